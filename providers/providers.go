@@ -9,8 +9,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/xhspay/xhspay/money"
@@ -37,8 +37,13 @@ func (n Name) Valid() bool { return n == Alipay || n == WeChatPay || n == Card }
 // the same key, so a retried activity repeats the same request. Keys are 32
 // characters of [A-Z2-7], within every provider's length and charset limits.
 func Key(orderID string, step ...string) string {
-	h := sha256.Sum256([]byte(orderID + "\x00" + strings.Join(step, "\x00")))
-	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:])[:32]
+	// Every part is length-prefixed, so no two different part lists hash the
+	// same input (Key("a", "bc") != Key("ab", "c"), Key("o") != Key("o", "")).
+	h := sha256.New()
+	for _, part := range append([]string{orderID}, step...) {
+		fmt.Fprintf(h, "%d:%s;", len(part), part)
+	}
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil))[:32]
 }
 
 // Identity is a person's real name and 18-digit PRC resident ID number, as

@@ -189,8 +189,19 @@ func (in *Injector) Deliver(send func()) {
 		}()
 		return
 	}
+	// A notification still held when the reorder rule ran out follows this one.
+	held := in.held
+	in.held = nil
 	in.mu.Unlock()
+	sendHeld := func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i]()
+		}
+	}
 	if rule.Drop {
+		if len(held) > 0 {
+			go sendHeld()
+		}
 		return
 	}
 	go func() {
@@ -201,6 +212,7 @@ func (in *Injector) Deliver(send func()) {
 		if rule.Duplicate {
 			send()
 		}
+		sendHeld()
 	}()
 }
 

@@ -1,0 +1,89 @@
+// Command worker runs the order and refund workflows and their activities
+// against a Temporal cluster, calling the providers whose credentials it is
+// given. It stops gracefully on SIGINT or SIGTERM, letting running activities
+// finish within the stop timeout.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/xhspay/xhspay/internal/app"
+	"github.com/xhspay/xhspay/internal/searchattr"
+	"github.com/xhspay/xhspay/internal/tclient"
+	"github.com/xhspay/xhspay/providers/credentials"
+	"github.com/xhspay/xhspay/providers/providerset"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, logger, os.Args[1:]); err != nil {
+		logger.Error("worker failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var tc tclient.Config
+	var s app.Settings
+	tc.RegisterFlags(fs)
+	s.RegisterFlags(fs)
+	registerSA := fs.Bool("register-search-attributes", app.Env("XHSPAY_REGISTER_SEARCH_ATTRIBUTES", "true") == "true",
+		"register the project's search attributes on start when missing (env XHSPAY_REGISTER_SEARCH_ATTRIBUTES)")
+	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "how long running activities may take to finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	hashKey, err := app.DecodeKey("-buyer-hash-key", s.BuyerHashKey)
+	if err != nil {
+		return err
+	}
+	creds, err := credentials.Read(s.ProvidersDir)
+	if err != nil {
+		return fmt.Errorf("provider credentials: %w", err)
+	}
+	provs, err := providerset.Build(ctx, creds, providerset.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	cl, err := tc.Dial(ctx, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if *registerSA {
+		if err := tclient.EnsureSearchAttributes(ctx, cl, tc.Namespace, searchattr.Definitions()); err != nil {
+			return err
+		}
+	}
+	w, err := app.NewWorker(app.WorkerConfig{
+		Client: cl, TaskQueue: s.TaskQueue, Providers: provs,
+		PublicBaseURL: s.PublicBaseURL, CustomsCode: s.CustomsCode,
+		PlatformCode: s.PlatformCode, PlatformName: s.PlatformName,
+		BuyerHashKey: hashKey,
+		Options:      worker.Options{WorkerStopTimeout: *stopTimeout},
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("worker started", "address", tc.Address, "namespace", tc.Namespace, "taskQueue", s.TaskQueue)
+	<-ctx.Done()
+	logger.Info("worker stopping", "stopTimeout", *stopTimeout)
+	w.Stop()
+	return nil
+}
