@@ -18,5 +18,9 @@ fi
 echo "== go vet ./..."
 go vet ./...
 
+echo "== postgres (ledger tests)"
+pg_env=$(bash scripts/postgres.sh)
+export "$pg_env"
+
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 20m "$@" ./...
