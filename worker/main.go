@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/xhspay/xhspay/internal/app"
+	"github.com/xhspay/xhspay/internal/metrics"
 	"github.com/xhspay/xhspay/internal/searchattr"
 	"github.com/xhspay/xhspay/internal/tclient"
 	"github.com/xhspay/xhspay/providers/credentials"
@@ -41,6 +44,7 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	s.RegisterFlags(fs)
 	registerSA := fs.Bool("register-search-attributes", app.Env("XHSPAY_REGISTER_SEARCH_ATTRIBUTES", "true") == "true",
 		"register the project's search attributes on start when missing (env XHSPAY_REGISTER_SEARCH_ATTRIBUTES)")
+	metricsAddr := fs.String("metrics-addr", app.Env("XHSPAY_METRICS_ADDR", "127.0.0.1:9090"), "Prometheus /metrics listen address, empty for none (env XHSPAY_METRICS_ADDR)")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "how long running activities may take to finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,7 +61,12 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl, err := tc.Dial(ctx, logger, nil)
+	reg := metrics.NewRegistry()
+	cdc, err := app.CodecFromEnv(logger)
+	if err != nil {
+		return err
+	}
+	cl, err := tc.Dial(ctx, logger, app.ClientOptions(reg, cdc))
 	if err != nil {
 		return err
 	}
@@ -78,6 +87,13 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *metricsAddr != "" {
+		srv, err := serveMetrics(*metricsAddr, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -86,4 +102,22 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	logger.Info("worker stopping", "stopTimeout", *stopTimeout)
 	w.Stop()
 	return nil
+}
+
+// serveMetrics serves /metrics on addr until the returned server is closed.
+func serveMetrics(addr string, reg *metrics.Registry, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			logger.Error("metrics server", "err", err)
+		}
+	}()
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	return srv, nil
 }

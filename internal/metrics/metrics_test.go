@@ -94,7 +94,6 @@ func TestHandlerServesProjectMetrics(t *testing.T) {
 	h := metrics.TemporalHandler(reg)
 	metrics.OrderTransition(h, "PAID", "alipay")
 	metrics.OrderTransition(h, "PAID", "alipay")
-	metrics.Notify(h, "wechatpay", metrics.NotifyBadSignature)
 	metrics.Refund(h, "alipay", metrics.RefundSucceeded)
 	metrics.ReconcileMismatch(h, "wechatpay", "amount", 3)
 	metrics.ReconcileMismatch(h, "wechatpay", "status", 0)
@@ -108,7 +107,6 @@ func TestHandlerServesProjectMetrics(t *testing.T) {
 		`# HELP xhspay_order_transitions_total Order state transitions by new state and provider.`,
 		`# TYPE xhspay_order_transitions_total counter`,
 		`xhspay_order_transitions_total{provider="alipay",state="PAID"} 2`,
-		`xhspay_notify_total{provider="wechatpay",result="bad_signature"} 1`,
 		`xhspay_refunds_total{provider="alipay",result="succeeded"} 1`,
 		`xhspay_reconcile_mismatches_total{kind="amount",provider="wechatpay"} 3`,
 		`# TYPE xhspay_provider_call_duration_seconds histogram`,

@@ -19,8 +19,6 @@ const (
 	ProviderCallDuration = "xhspay_provider_call_duration"
 	// ProviderErrors counts failed provider calls (xhspay_provider_errors_total{provider,op,code}).
 	ProviderErrors = "xhspay_provider_errors"
-	// Notifications counts provider notifications by outcome (xhspay_notify_total{provider,result}).
-	Notifications = "xhspay_notify"
 	// Refunds counts finished refunds by outcome (xhspay_refunds_total{provider,result}).
 	Refunds = "xhspay_refunds"
 	// ReconcileMismatches counts reconciliation differences (xhspay_reconcile_mismatches_total{provider,kind}).
@@ -44,7 +42,8 @@ const (
 )
 
 // Suggested result values; keep every value to a small fixed set, since each
-// distinct value is a time series.
+// distinct value is a time series. The Notify* values label the API's own
+// xhspay_notify_total{provider,result} counter.
 const (
 	// NotifyAccepted is a verified notification that reached its order.
 	NotifyAccepted = "accepted"
@@ -77,7 +76,6 @@ var projectHelp = map[string]string{
 	exposedName(OrderTransitions, counterKind):       "Order state transitions by new state and provider.",
 	exposedName(ProviderCallDuration, histogramKind): "Duration of calls to payment, customs and FX providers.",
 	exposedName(ProviderErrors, counterKind):         "Failed provider calls by provider, operation and error type.",
-	exposedName(Notifications, counterKind):          "Provider notifications received, by provider and outcome.",
 	exposedName(Refunds, counterKind):                "Finished refunds by provider and outcome.",
 	exposedName(ReconcileMismatches, counterKind):    "Differences found by reconciliation, by provider and kind.",
 }
@@ -107,11 +105,6 @@ func orNop(h client.MetricsHandler) client.MetricsHandler {
 // code with workflow.GetMetricsHandler(ctx), which drops it during replay.
 func OrderTransition(h client.MetricsHandler, state, provider string) {
 	orNop(h).WithTags(map[string]string{TagState: state, TagProvider: provider}).Counter(OrderTransitions).Inc(1)
-}
-
-// Notify counts a provider notification with its outcome (Notify* constants).
-func Notify(h client.MetricsHandler, provider, result string) {
-	orNop(h).WithTags(map[string]string{TagProvider: provider, TagResult: result}).Counter(Notifications).Inc(1)
 }
 
 // Refund counts a finished refund with its outcome (Refund* constants).
