@@ -85,12 +85,11 @@ type trade struct {
 // providers.PaymentProvider only; Wallet adds escrow and customs declaration.
 type Provider struct {
 	recorder
-	name       providers.Name
-	trades     map[string]*trade
-	refunds    map[string]providers.Refund
-	refundReqs map[string]providers.RefundRequest
-	// RefundStatus is the status new refunds start in (default SUCCEEDED).
-	RefundStatus providers.RefundStatus
+	name         providers.Name
+	trades       map[string]*trade
+	refunds      map[string]providers.Refund
+	refundReqs   map[string]providers.RefundRequest
+	refundStatus providers.RefundStatus
 	// Clock gives PaidAt and RefundedAt (default: a fixed instant).
 	Clock func() time.Time
 }
@@ -258,7 +257,7 @@ func (p *Provider) Refund(_ context.Context, req providers.RefundRequest) (provi
 	if c, _ := after.Cmp(t.payment.Amount); c > 0 {
 		return providers.Refund{}, Refused(string(p.name), "refund", providers.ErrTypeRefundExceeded)
 	}
-	status := p.RefundStatus
+	status := p.refundStatus
 	if status == "" {
 		status = providers.RefundSucceeded
 	}
@@ -270,6 +269,13 @@ func (p *Provider) Refund(_ context.Context, req providers.RefundRequest) (provi
 	p.refunds[req.OutRefundNo] = r
 	p.refundReqs[req.OutRefundNo] = req
 	return r, nil
+}
+
+// SetRefundStatus sets the status new refunds start in (default SUCCEEDED).
+func (p *Provider) SetRefundStatus(s providers.RefundStatus) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refundStatus = s
 }
 
 // SettleRefund moves a processing refund to status and returns it as a notification would report it.
@@ -335,10 +341,17 @@ func (p *Provider) ParseNotification(context.Context, *http.Request) (providers.
 // funds in escrow and declares payments to customs.
 type Wallet struct {
 	*Provider
-	holds        map[string]providers.HoldRequest
-	declarations map[string]providers.DeclarationRequest
-	// DeclareStatus is the status Declare and Redeclare answer (default SUCCEEDED).
-	DeclareStatus providers.DeclarationStatus
+	holds         map[string]providers.HoldRequest
+	declarations  map[string]providers.DeclarationRequest
+	declareStatus providers.DeclarationStatus
+}
+
+// SetDeclareStatus sets the status Declare, Redeclare and QueryDeclaration
+// answer (default SUCCEEDED).
+func (w *Wallet) SetDeclareStatus(s providers.DeclarationStatus) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.declareStatus = s
 }
 
 // NewWallet returns a wallet provider named name.
@@ -394,7 +407,7 @@ func (w *Wallet) declare(op string, req providers.DeclarationRequest) (providers
 		return providers.Declaration{}, err
 	}
 	w.declarations[req.OutRequestNo] = req
-	status := w.DeclareStatus
+	status := w.declareStatus
 	if status == "" {
 		status = providers.DeclarationSucceeded
 	}
@@ -419,7 +432,7 @@ func (w *Wallet) QueryDeclaration(_ context.Context, req providers.DeclarationRe
 	if _, ok := w.declarations[req.OutRequestNo]; !ok {
 		return providers.Declaration{OutRequestNo: req.OutRequestNo, Status: providers.DeclarationNotFound}, nil
 	}
-	status := w.DeclareStatus
+	status := w.declareStatus
 	if status == "" {
 		status = providers.DeclarationSucceeded
 	}
@@ -446,6 +459,7 @@ type Customs struct {
 	manifests map[string]providers.Manifest
 	verdicts  map[string]providers.Clearance
 	returns   map[string]providers.Return
+	filed     map[string]providers.ReturnRequest
 	// AutoClear clears every submitted manifest at once.
 	AutoClear bool
 	// ReleasedAt is the release time AutoClear reports.
@@ -455,7 +469,8 @@ type Customs struct {
 // NewCustoms returns an empty customs office.
 func NewCustoms() *Customs {
 	return &Customs{manifests: make(map[string]providers.Manifest),
-		verdicts: make(map[string]providers.Clearance), returns: make(map[string]providers.Return)}
+		verdicts: make(map[string]providers.Clearance), returns: make(map[string]providers.Return),
+		filed: make(map[string]providers.ReturnRequest)}
 }
 
 // SubmitManifest implements providers.CustomsClearance.
@@ -528,9 +543,18 @@ func (c *Customs) FileReturn(_ context.Context, req providers.ReturnRequest) (pr
 	if r, ok := c.returns[req.OutReturnNo]; ok {
 		return r, nil
 	}
+	c.filed[req.OutReturnNo] = req
 	r := providers.Return{OutReturnNo: req.OutReturnNo, Status: providers.ReturnFiled}
 	c.returns[req.OutReturnNo] = r
 	return r, nil
+}
+
+// Filed returns the return request filed with outReturnNo.
+func (c *Customs) Filed(outReturnNo string) (providers.ReturnRequest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.filed[outReturnNo]
+	return r, ok
 }
 
 // DecideReturn sets customs' decision on a return and returns it.
