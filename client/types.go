@@ -203,7 +203,7 @@ type Checkout struct {
 	// PayURL is the page to send the buyer to (ScenePage).
 	PayURL string `json:"payUrl,omitempty"`
 	// ExpiresAt is when the unpaid trade closes.
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitzero"`
 	// LastError is set when the payment could not be created (state NeedsAttention).
 	LastError *StepError `json:"lastError,omitempty"`
 	// Rejection is the rule the order broke.
@@ -257,7 +257,7 @@ type Clearance struct {
 	// Reason is customs' text.
 	Reason string `json:"reason,omitempty"`
 	// ReleasedAt is when the goods were released.
-	ReleasedAt time.Time `json:"releasedAt,omitempty"`
+	ReleasedAt time.Time `json:"releasedAt,omitzero"`
 }
 
 // Shipment is the outbound shipment.
@@ -267,19 +267,19 @@ type Shipment struct {
 	// TrackingNo is the waybill number.
 	TrackingNo string `json:"trackingNo"`
 	// ShippedAt is when it was recorded.
-	ShippedAt time.Time `json:"shippedAt,omitempty"`
+	ShippedAt time.Time `json:"shippedAt,omitzero"`
 }
 
 // Deadlines are an order's pending deadlines.
 type Deadlines struct {
 	// PaymentExpiresAt is when the unpaid trade closes.
-	PaymentExpiresAt time.Time `json:"paymentExpiresAt,omitempty"`
+	PaymentExpiresAt time.Time `json:"paymentExpiresAt,omitzero"`
 	// ClearanceDeadline is when waiting for customs needs attention.
-	ClearanceDeadline time.Time `json:"clearanceDeadline,omitempty"`
+	ClearanceDeadline time.Time `json:"clearanceDeadline,omitzero"`
 	// AutoConfirmAt is when receipt is confirmed automatically.
-	AutoConfirmAt time.Time `json:"autoConfirmAt,omitempty"`
+	AutoConfirmAt time.Time `json:"autoConfirmAt,omitzero"`
 	// ReturnWindowEndsAt is the last moment a return may be asked.
-	ReturnWindowEndsAt time.Time `json:"returnWindowEndsAt,omitempty"`
+	ReturnWindowEndsAt time.Time `json:"returnWindowEndsAt,omitzero"`
 }
 
 // Event is one entry of a timeline.
@@ -329,9 +329,9 @@ type Refund struct {
 	// State is the refund's state (Refund* constants).
 	State string `json:"state"`
 	// RequestedAt is when it was asked.
-	RequestedAt time.Time `json:"requestedAt,omitempty"`
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// FinishedAt is when it ended.
-	FinishedAt time.Time `json:"finishedAt,omitempty"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	// TaxReversed is the composite tax reversed.
 	TaxReversed Amount `json:"taxReversed"`
 	// ProviderRefundID is the provider's refund id.
@@ -341,7 +341,7 @@ type Refund struct {
 	// ReturnTrackingNo is the return parcel's tracking number.
 	ReturnTrackingNo string `json:"returnTrackingNo,omitempty"`
 	// ReturnDeadline is the pending return deadline.
-	ReturnDeadline time.Time `json:"returnDeadline,omitempty"`
+	ReturnDeadline time.Time `json:"returnDeadline,omitzero"`
 	// Timeline is what happened to the refund.
 	Timeline []Event `json:"timeline,omitempty"`
 }
@@ -409,7 +409,7 @@ type OrderSummary struct {
 	// CreatedAt is when the order was created.
 	CreatedAt time.Time `json:"createdAt"`
 	// ClosedAt is when the order's workflow ended.
-	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	ClosedAt *time.Time `json:"closedAt,omitzero"`
 	// Open reports whether the order still takes changes.
 	Open bool `json:"open"`
 }

@@ -149,7 +149,7 @@ type Payment struct {
 	// Amount is the trade's total amount.
 	Amount money.Amount `json:"amount"`
 	// PaidAt is when the buyer paid (zero if unpaid).
-	PaidAt time.Time `json:"paidAt,omitempty"`
+	PaidAt time.Time `json:"paidAt,omitzero"`
 	// PayerAccount is the buyer's masked account or openid at the provider.
 	PayerAccount string `json:"payerAccount,omitempty"`
 	// Instalments is the Huabei instalment count the buyer paid with (0 for none).
@@ -202,7 +202,7 @@ type Refund struct {
 	// Amount is the refunded amount.
 	Amount money.Amount `json:"amount"`
 	// RefundedAt is when it succeeded (zero until then).
-	RefundedAt time.Time `json:"refundedAt,omitempty"`
+	RefundedAt time.Time `json:"refundedAt,omitzero"`
 }
 
 // HoldRequest asks to keep a paid trade's funds frozen (escrow) or to release them.
@@ -264,7 +264,7 @@ type Notification struct {
 	// Refund is the refund state, for NotifyRefund.
 	Refund *Refund `json:"refund,omitempty"`
 	// SentAt is when the provider says it sent it.
-	SentAt time.Time `json:"sentAt,omitempty"`
+	SentAt time.Time `json:"sentAt,omitzero"`
 }
 
 // PaymentProvider is a payment provider: Alipay, WeChat Pay or the card PSP.
@@ -436,7 +436,7 @@ type Clearance struct {
 	// Reason is customs' text.
 	Reason string `json:"reason,omitempty"`
 	// ReleasedAt is when the goods were released (cleared).
-	ReleasedAt time.Time `json:"releasedAt,omitempty"`
+	ReleasedAt time.Time `json:"releasedAt,omitzero"`
 }
 
 // ReturnRequest files a customs return (re-import) declaration for goods sent back.
@@ -477,7 +477,7 @@ type Return struct {
 	// Reason explains a rejection.
 	Reason string `json:"reason,omitempty"`
 	// DecidedAt is when customs accepted or rejected it.
-	DecidedAt time.Time `json:"decidedAt,omitempty"`
+	DecidedAt time.Time `json:"decidedAt,omitzero"`
 }
 
 // CustomsClearance is the customs side: the order manifest, the clearance
@@ -533,7 +533,7 @@ type Payout struct {
 	// Amount is what was paid.
 	Amount money.Amount `json:"amount"`
 	// PaidAt is when it reached the merchant.
-	PaidAt time.Time `json:"paidAt,omitempty"`
+	PaidAt time.Time `json:"paidAt,omitzero"`
 }
 
 // Payouts pays settlements out to merchants in their home currency.

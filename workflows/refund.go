@@ -90,7 +90,7 @@ type RefundInput struct {
 	// OrderTax is the composite tax collected on the order.
 	OrderTax money.Amount `json:"orderTax"`
 	// ReturnFileBy is the last moment the return may be declared (customs release + 30 days).
-	ReturnFileBy time.Time `json:"returnFileBy,omitempty"`
+	ReturnFileBy time.Time `json:"returnFileBy,omitzero"`
 	// ReturnDecisionTimeout is how long customs has to accept the return (default 45 days).
 	ReturnDecisionTimeout time.Duration `json:"returnDecisionTimeout,omitempty"`
 	// CancelCustoms, when set, withdraws these customs filings first.
@@ -149,9 +149,9 @@ type RefundView struct {
 	// State is the refund's state.
 	State RefundState `json:"state"`
 	// RequestedAt is when it was asked.
-	RequestedAt time.Time `json:"requestedAt,omitempty"`
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// FinishedAt is when it ended.
-	FinishedAt time.Time `json:"finishedAt,omitempty"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	// TaxReversed is the composite tax reversed.
 	TaxReversed money.Amount `json:"taxReversed"`
 	// ProviderRefundID is the provider's refund id.
@@ -161,7 +161,7 @@ type RefundView struct {
 	// ReturnTrackingNo is the return parcel's tracking number.
 	ReturnTrackingNo string `json:"returnTrackingNo,omitempty"`
 	// ReturnDeadline is the pending return deadline (shipment, then customs decision).
-	ReturnDeadline time.Time `json:"returnDeadline,omitempty"`
+	ReturnDeadline time.Time `json:"returnDeadline,omitzero"`
 	// Timeline is what happened (refund workflow only).
 	Timeline []Event `json:"timeline,omitempty"`
 }

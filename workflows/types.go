@@ -369,13 +369,13 @@ type Amounts struct {
 // Deadlines are an order's pending deadlines.
 type Deadlines struct {
 	// PaymentExpiresAt is when the unpaid trade is closed.
-	PaymentExpiresAt time.Time `json:"paymentExpiresAt,omitempty"`
+	PaymentExpiresAt time.Time `json:"paymentExpiresAt,omitzero"`
 	// ClearanceDeadline is when waiting for customs needs attention.
-	ClearanceDeadline time.Time `json:"clearanceDeadline,omitempty"`
+	ClearanceDeadline time.Time `json:"clearanceDeadline,omitzero"`
 	// AutoConfirmAt is when receipt is confirmed automatically.
-	AutoConfirmAt time.Time `json:"autoConfirmAt,omitempty"`
+	AutoConfirmAt time.Time `json:"autoConfirmAt,omitzero"`
 	// ReturnWindowEndsAt is the last moment a return may be requested.
-	ReturnWindowEndsAt time.Time `json:"returnWindowEndsAt,omitempty"`
+	ReturnWindowEndsAt time.Time `json:"returnWindowEndsAt,omitzero"`
 }
 
 // OrderView is what the state query returns: everything an operator needs,
@@ -442,7 +442,7 @@ type CheckoutResult struct {
 	// PayURL is the page to send the buyer to.
 	PayURL string `json:"payUrl,omitempty"`
 	// ExpiresAt is when the unpaid trade closes.
-	ExpiresAt time.Time `json:"expiresAt,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// Rejection is the rule the order broke, when Rejected.
 	Rejection *Rejection `json:"rejection,omitempty"`
 	// LastError is set when a step needs attention before the buyer could pay.
@@ -464,7 +464,7 @@ type Shipment struct {
 	// TrackingNo is the waybill number.
 	TrackingNo string `json:"trackingNo"`
 	// ShippedAt is when the order recorded it.
-	ShippedAt time.Time `json:"shippedAt,omitempty"`
+	ShippedAt time.Time `json:"shippedAt,omitzero"`
 }
 
 // Confirmation is the buyer confirming receipt.

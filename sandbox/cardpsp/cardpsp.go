@@ -221,8 +221,8 @@ type paymentBody struct {
 	QRCode         string     `json:"qrCode,omitempty"`
 	ExpireAt       time.Time  `json:"expireAt"`
 	CreatedAt      time.Time  `json:"createdAt"`
-	PaidAt         *time.Time `json:"paidAt,omitempty"`
-	ClosedAt       *time.Time `json:"closedAt,omitempty"`
+	PaidAt         *time.Time `json:"paidAt,omitzero"`
+	ClosedAt       *time.Time `json:"closedAt,omitzero"`
 	Card           *cardBody  `json:"card,omitempty"`
 	DeclineReason  string     `json:"declineReason,omitempty"`
 }
@@ -245,7 +245,7 @@ type refundBody struct {
 	Currency    string     `json:"currency"`
 	Reason      string     `json:"reason,omitempty"`
 	CreatedAt   time.Time  `json:"createdAt"`
-	RefundedAt  *time.Time `json:"refundedAt,omitempty"`
+	RefundedAt  *time.Time `json:"refundedAt,omitzero"`
 }
 
 type payoutRequest struct {
@@ -265,7 +265,7 @@ type payoutBody struct {
 	Currency      string     `json:"currency"`
 	Reference     string     `json:"reference,omitempty"`
 	CreatedAt     time.Time  `json:"createdAt"`
-	PaidAt        *time.Time `json:"paidAt,omitempty"`
+	PaidAt        *time.Time `json:"paidAt,omitzero"`
 	FailureReason string     `json:"failureReason,omitempty"`
 }
 

@@ -216,8 +216,8 @@ type clearanceBody struct {
 	Code       string     `json:"code,omitempty"`
 	Reason     string     `json:"reason,omitempty"`
 	FiledAt    time.Time  `json:"filedAt"`
-	DecidedAt  *time.Time `json:"decidedAt,omitempty"`
-	ReleasedAt *time.Time `json:"releasedAt,omitempty"`
+	DecidedAt  *time.Time `json:"decidedAt,omitzero"`
+	ReleasedAt *time.Time `json:"releasedAt,omitzero"`
 }
 
 // returnRequest files a return on the wire.
@@ -239,7 +239,7 @@ type returnBody struct {
 	TrackingNo      string     `json:"trackingNo"`
 	FiledAt         time.Time  `json:"filedAt"`
 	ArrivalDeadline time.Time  `json:"arrivalDeadline"`
-	DecidedAt       *time.Time `json:"decidedAt,omitempty"`
+	DecidedAt       *time.Time `json:"decidedAt,omitzero"`
 }
 
 // notification is a callback body.

@@ -56,7 +56,7 @@ type orderSummary struct {
 	Provider        string     `json:"provider,omitempty"`
 	CustomsStatus   string     `json:"customsStatus,omitempty"`
 	CreatedAt       time.Time  `json:"createdAt"`
-	ClosedAt        *time.Time `json:"closedAt,omitempty"`
+	ClosedAt        *time.Time `json:"closedAt,omitzero"`
 	Open            bool       `json:"open"`
 }
 
