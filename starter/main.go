@@ -33,8 +33,6 @@ import (
 	"github.com/xhspay/xhspay/internal/metrics"
 	"github.com/xhspay/xhspay/internal/tclient"
 	"github.com/xhspay/xhspay/providers"
-	"github.com/xhspay/xhspay/providers/credentials"
-	"github.com/xhspay/xhspay/providers/providerset"
 	"github.com/xhspay/xhspay/starter/api"
 )
 
@@ -86,25 +84,13 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	creds, err := credentials.Read(*providersDir)
-	if err != nil {
-		return fmt.Errorf("provider credentials: %w", err)
-	}
-	provs, err := providerset.Build(ctx, creds, providerset.Options{Logger: logger})
-	if err != nil {
-		return err
-	}
 
-	reg := metrics.NewRegistry()
-	cdc, err := app.CodecFromEnv(logger)
+	rt, err := app.Connect(ctx, tc, *providersDir, logger)
 	if err != nil {
 		return err
 	}
-	cl, err := tc.Dial(ctx, logger, app.ClientOptions(reg, cdc))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer rt.Close()
+	cl, reg, cdc, provs := rt.Client, rt.Metrics, rt.Codec, rt.Providers
 
 	cfg := api.Config{
 		Temporal:  cl,

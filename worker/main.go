@@ -22,8 +22,6 @@ import (
 	"github.com/xhspay/xhspay/internal/metrics"
 	"github.com/xhspay/xhspay/internal/searchattr"
 	"github.com/xhspay/xhspay/internal/tclient"
-	"github.com/xhspay/xhspay/providers/credentials"
-	"github.com/xhspay/xhspay/providers/providerset"
 )
 
 func main() {
@@ -53,24 +51,12 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	creds, err := credentials.Read(s.ProvidersDir)
-	if err != nil {
-		return fmt.Errorf("provider credentials: %w", err)
-	}
-	provs, err := providerset.Build(ctx, creds, providerset.Options{Logger: logger})
+	rt, err := app.Connect(ctx, tc, s.ProvidersDir, logger)
 	if err != nil {
 		return err
 	}
-	reg := metrics.NewRegistry()
-	cdc, err := app.CodecFromEnv(logger)
-	if err != nil {
-		return err
-	}
-	cl, err := tc.Dial(ctx, logger, app.ClientOptions(reg, cdc))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer rt.Close()
+	cl, reg, provs := rt.Client, rt.Metrics, rt.Providers
 	if *registerSA {
 		if err := tclient.EnsureSearchAttributes(ctx, cl, tc.Namespace, searchattr.Definitions()); err != nil {
 			return err
