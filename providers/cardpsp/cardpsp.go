@@ -12,10 +12,7 @@ package cardpsp
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -32,24 +29,15 @@ const provider = string(providers.Card)
 // providers.NotifyPayment and providers.NotifyRefund.
 const NotifyPayout providers.NotificationKind = "payout"
 
-// Config configures the adapter.
-type Config struct {
-	// BaseURL is the PSP's API base URL (required).
-	BaseURL string
-	// KeyID and Secret are the merchant's HMAC credentials (required).
-	KeyID, Secret string
-	// HTTPClient sends requests; nil uses a client with a 15-second timeout.
-	HTTPClient *http.Client
-	// Now is the signing clock; nil is time.Now.
-	Now func() time.Time
-	// Logger logs; nil uses slog.Default().
-	Logger *slog.Logger
-}
+// Config configures the adapter: BaseURL is the PSP's API base URL, KeyID and
+// Secret are the merchant's HMAC credentials (all three required); HTTPClient
+// sends requests (nil: a client with a 15-second timeout), Now is the signing
+// clock (nil: time.Now) and Logger logs (nil: slog.Default()).
+type Config hmacsig.Config
 
 // Client implements providers.PaymentProvider, providers.CustomsDeclarer and providers.Payouts.
 type Client struct {
 	api *hmacsig.Client
-	log *slog.Logger
 }
 
 var (
@@ -59,14 +47,11 @@ var (
 
 // New returns a card PSP adapter.
 func New(cfg Config) (*Client, error) {
-	api, err := hmacsig.NewClient(provider, cfg.BaseURL, cfg.KeyID, cfg.Secret, cfg.HTTPClient, cfg.Now, Classify)
+	api, err := hmacsig.NewClient(provider, hmacsig.Config(cfg), Classify)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Client{api: api, log: cfg.Logger.With("provider", provider)}, nil
+	return &Client{api: api}, nil
 }
 
 // Name identifies the provider.
@@ -159,18 +144,11 @@ type (
 		FailureReason string     `json:"failureReason"`
 	}
 	notificationBody struct {
-		ID        string       `json:"id"`
-		Type      string       `json:"type"`
-		CreatedAt time.Time    `json:"createdAt"`
-		Payment   *paymentBody `json:"payment"`
-		Refund    *refundBody  `json:"refund"`
-		Payout    *payoutBody  `json:"payout"`
+		Payment *paymentBody `json:"payment"`
+		Refund  *refundBody  `json:"refund"`
+		Payout  *payoutBody  `json:"payout"`
 	}
 )
-
-func (c *Client) invalid(op, format string, args ...any) error {
-	return providers.NewError(provider, op, providers.ErrTypeInvalidRequest, "", fmt.Sprintf(format, args...), nil)
-}
 
 // minor converts a positive amount to minor units, naming the field on failure.
 func minor(field string, a money.Amount) (int64, error) {
@@ -198,19 +176,19 @@ func (c *Client) CreatePayment(ctx context.Context, req providers.PaymentRequest
 	const op = "create"
 	switch {
 	case req.OutTradeNo == "":
-		return providers.PaymentSession{}, c.invalid(op, "OutTradeNo is required")
+		return providers.PaymentSession{}, c.api.Invalid(op, "OutTradeNo is required")
 	case req.Subject == "":
-		return providers.PaymentSession{}, c.invalid(op, "Subject is required")
+		return providers.PaymentSession{}, c.api.Invalid(op, "Subject is required")
 	case req.Amount.Currency() != money.CNY:
-		return providers.PaymentSession{}, c.invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
+		return providers.PaymentSession{}, c.api.Invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
 	case req.Scene != providers.ScenePage && req.Scene != providers.SceneQR:
-		return providers.PaymentSession{}, c.invalid(op, "Scene must be %q or %q, got %q", providers.ScenePage, providers.SceneQR, req.Scene)
+		return providers.PaymentSession{}, c.api.Invalid(op, "Scene must be %q or %q, got %q", providers.ScenePage, providers.SceneQR, req.Scene)
 	case req.Instalments != nil:
 		return providers.PaymentSession{}, providers.NewError(provider, op, providers.ErrTypeNotSupported, "", "the card PSP offers no instalments", nil)
 	}
 	units, err := minor("Amount", req.Amount)
 	if err != nil {
-		return providers.PaymentSession{}, c.invalid(op, "%v", err)
+		return providers.PaymentSession{}, c.api.Invalid(op, "%v", err)
 	}
 	body := paymentRequest{
 		OutTradeNo: req.OutTradeNo, Subject: req.Subject, Amount: units, Currency: string(money.CNY),
@@ -223,7 +201,7 @@ func (c *Client) CreatePayment(ctx context.Context, req providers.PaymentRequest
 	if err := c.api.Do(ctx, op, http.MethodPost, "/psp/v1/payments", nil, body, &out); err != nil {
 		return providers.PaymentSession{}, err
 	}
-	c.log.InfoContext(ctx, "card payment created", "outTradeNo", req.OutTradeNo, "paymentId", out.PaymentID)
+	c.api.Log.InfoContext(ctx, "card payment created", "outTradeNo", req.OutTradeNo, "paymentId", out.PaymentID)
 	s := providers.PaymentSession{OutTradeNo: out.OutTradeNo, PayURL: out.PayURL}
 	if req.Scene == providers.SceneQR {
 		s.QRCode = out.QRCode
@@ -235,15 +213,14 @@ func (c *Client) CreatePayment(ctx context.Context, req providers.PaymentRequest
 func (c *Client) QueryPayment(ctx context.Context, outTradeNo string) (providers.Payment, error) {
 	const op = "query"
 	if outTradeNo == "" {
-		return providers.Payment{}, c.invalid(op, "outTradeNo is required")
+		return providers.Payment{}, c.api.Invalid(op, "outTradeNo is required")
 	}
 	var out paymentBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/psp/v1/payments/"+url.PathEscape(outTradeNo), nil, nil, &out)
-	if hasCode(err, "PAYMENT_NOT_FOUND") {
-		return providers.Payment{OutTradeNo: outTradeNo, Status: providers.PaymentNotFound}, nil
-	}
-	if err != nil {
+	switch found, err := c.api.Query(ctx, op, "/psp/v1/payments/"+url.PathEscape(outTradeNo), "PAYMENT_NOT_FOUND", &out); {
+	case err != nil:
 		return providers.Payment{}, err
+	case !found:
+		return providers.Payment{OutTradeNo: outTradeNo, Status: providers.PaymentNotFound}, nil
 	}
 	return c.payment(out)
 }
@@ -280,12 +257,12 @@ func (c *Client) payment(b paymentBody) (providers.Payment, error) {
 func (c *Client) ClosePayment(ctx context.Context, outTradeNo string) error {
 	const op = "close"
 	if outTradeNo == "" {
-		return c.invalid(op, "outTradeNo is required")
+		return c.api.Invalid(op, "outTradeNo is required")
 	}
 	if err := c.api.Do(ctx, op, http.MethodPost, "/psp/v1/payments/"+url.PathEscape(outTradeNo)+"/close", nil, struct{}{}, nil); err != nil {
 		return err
 	}
-	c.log.InfoContext(ctx, "card payment closed", "outTradeNo", outTradeNo)
+	c.api.Log.InfoContext(ctx, "card payment closed", "outTradeNo", outTradeNo)
 	return nil
 }
 
@@ -294,22 +271,22 @@ func (c *Client) Refund(ctx context.Context, req providers.RefundRequest) (provi
 	const op = "refund"
 	switch {
 	case req.OutTradeNo == "":
-		return providers.Refund{}, c.invalid(op, "OutTradeNo is required")
+		return providers.Refund{}, c.api.Invalid(op, "OutTradeNo is required")
 	case req.OutRefundNo == "":
-		return providers.Refund{}, c.invalid(op, "OutRefundNo is required")
+		return providers.Refund{}, c.api.Invalid(op, "OutRefundNo is required")
 	case req.Amount.Currency() != money.CNY:
-		return providers.Refund{}, c.invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
+		return providers.Refund{}, c.api.Invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
 	}
 	units, err := minor("Amount", req.Amount)
 	if err != nil {
-		return providers.Refund{}, c.invalid(op, "%v", err)
+		return providers.Refund{}, c.api.Invalid(op, "%v", err)
 	}
 	body := refundRequest{OutTradeNo: req.OutTradeNo, OutRefundNo: req.OutRefundNo, Amount: units, Currency: string(money.CNY), Reason: req.Reason, NotifyURL: req.NotifyURL}
 	var out refundBody
 	if err := c.api.Do(ctx, op, http.MethodPost, "/psp/v1/refunds", nil, body, &out); err != nil {
 		return providers.Refund{}, err
 	}
-	c.log.InfoContext(ctx, "card refund requested", "outRefundNo", req.OutRefundNo, "status", out.Status)
+	c.api.Log.InfoContext(ctx, "card refund requested", "outRefundNo", req.OutRefundNo, "status", out.Status)
 	return c.refund(out)
 }
 
@@ -340,16 +317,15 @@ func (c *Client) refund(b refundBody) (providers.Refund, error) {
 func (c *Client) QueryRefund(ctx context.Context, outTradeNo, outRefundNo string) (providers.Refund, error) {
 	const op = "query-refund"
 	if outRefundNo == "" {
-		return providers.Refund{}, c.invalid(op, "outRefundNo is required")
+		return providers.Refund{}, c.api.Invalid(op, "outRefundNo is required")
 	}
 	notFound := providers.Refund{OutTradeNo: outTradeNo, OutRefundNo: outRefundNo, Status: providers.RefundNotFound}
 	var out refundBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/psp/v1/refunds/"+url.PathEscape(outRefundNo), nil, nil, &out)
-	if hasCode(err, "REFUND_NOT_FOUND") {
-		return notFound, nil
-	}
-	if err != nil {
+	switch found, err := c.api.Query(ctx, op, "/psp/v1/refunds/"+url.PathEscape(outRefundNo), "REFUND_NOT_FOUND", &out); {
+	case err != nil:
 		return providers.Refund{}, err
+	case !found:
+		return notFound, nil
 	}
 	if outTradeNo != "" && out.OutTradeNo != outTradeNo {
 		return notFound, nil
@@ -362,20 +338,20 @@ func (c *Client) Payout(ctx context.Context, req providers.PayoutRequest) (provi
 	const op = "payout"
 	switch {
 	case req.OutPayoutNo == "":
-		return providers.Payout{}, c.invalid(op, "OutPayoutNo is required")
+		return providers.Payout{}, c.api.Invalid(op, "OutPayoutNo is required")
 	case req.MerchantID == "":
-		return providers.Payout{}, c.invalid(op, "MerchantID is required")
+		return providers.Payout{}, c.api.Invalid(op, "MerchantID is required")
 	}
 	units, err := minor("Amount", req.Amount)
 	if err != nil {
-		return providers.Payout{}, c.invalid(op, "%v", err)
+		return providers.Payout{}, c.api.Invalid(op, "%v", err)
 	}
 	body := payoutRequest{OutPayoutNo: req.OutPayoutNo, MerchantID: req.MerchantID, Amount: units, Currency: string(req.Amount.Currency()), Reference: req.Reference}
 	var out payoutBody
 	if err := c.api.Do(ctx, op, http.MethodPost, "/psp/v1/payouts", nil, body, &out); err != nil {
 		return providers.Payout{}, err
 	}
-	c.log.InfoContext(ctx, "payout requested", "outPayoutNo", req.OutPayoutNo, "status", out.Status)
+	c.api.Log.InfoContext(ctx, "payout requested", "outPayoutNo", req.OutPayoutNo, "status", out.Status)
 	return c.payout(out)
 }
 
@@ -405,22 +381,16 @@ func (c *Client) payout(b payoutBody) (providers.Payout, error) {
 func (c *Client) QueryPayout(ctx context.Context, outPayoutNo string) (providers.Payout, error) {
 	const op = "query-payout"
 	if outPayoutNo == "" {
-		return providers.Payout{}, c.invalid(op, "outPayoutNo is required")
+		return providers.Payout{}, c.api.Invalid(op, "outPayoutNo is required")
 	}
 	var out payoutBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/psp/v1/payouts/"+url.PathEscape(outPayoutNo), nil, nil, &out)
-	if hasCode(err, "PAYOUT_NOT_FOUND") {
+	switch found, err := c.api.Query(ctx, op, "/psp/v1/payouts/"+url.PathEscape(outPayoutNo), "PAYOUT_NOT_FOUND", &out); {
+	case err != nil:
+		return providers.Payout{}, err
+	case !found:
 		return providers.Payout{OutPayoutNo: outPayoutNo, Status: providers.PayoutNotFound}, nil
 	}
-	if err != nil {
-		return providers.Payout{}, err
-	}
 	return c.payout(out)
-}
-
-func hasCode(err error, code string) bool {
-	var pe *providers.Error
-	return errors.As(err, &pe) && pe.Code == code
 }
 
 // Event is a verified PSP notification: a payment or refund Notification, or a payout.
@@ -436,43 +406,33 @@ type Event struct {
 // unsigned one fails with ErrTypeSignature, a malformed one with
 // ErrTypeInvalidRequest. Answer 2xx once it is handled; the PSP retries otherwise.
 func (c *Client) ParseEvent(ctx context.Context, r *http.Request) (Event, error) {
-	raw, err := hmacsig.ReadNotification(provider, r, c.api.KeyID, c.api.Secret, c.api.Now())
+	var n notificationBody
+	env, err := c.api.ReadNotification(ctx, r, &n)
 	if err != nil {
-		c.log.WarnContext(ctx, "notification refused", "error", err)
 		return Event{}, err
 	}
-	bad := func(msg string, err error) (Event, error) {
-		return Event{}, providers.NewError(provider, "notify", providers.ErrTypeInvalidRequest, "", msg, err)
-	}
-	var n notificationBody
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return bad("decode notification", err)
-	}
-	if n.ID == "" {
-		return bad("notification has no id", nil)
-	}
-	ev := Event{Notification: providers.Notification{ID: n.ID, Provider: providers.Card, SentAt: n.CreatedAt}}
+	ev := Event{Notification: providers.Notification{ID: env.ID, Provider: providers.Card, SentAt: env.CreatedAt}}
 	switch {
-	case n.Type == "payment.succeeded" && n.Payment != nil:
+	case env.Type == "payment.succeeded" && n.Payment != nil:
 		p, err := c.payment(*n.Payment)
 		if err != nil {
-			return bad("payment", err)
+			return Event{}, c.api.BadNotification("payment", err)
 		}
 		ev.Kind, ev.Payment = providers.NotifyPayment, &p
-	case n.Type == "refund.succeeded" && n.Refund != nil:
+	case env.Type == "refund.succeeded" && n.Refund != nil:
 		rf, err := c.refund(*n.Refund)
 		if err != nil {
-			return bad("refund", err)
+			return Event{}, c.api.BadNotification("refund", err)
 		}
 		ev.Kind, ev.Refund = providers.NotifyRefund, &rf
-	case (n.Type == "payout.paid" || n.Type == "payout.failed") && n.Payout != nil:
+	case (env.Type == "payout.paid" || env.Type == "payout.failed") && n.Payout != nil:
 		po, err := c.payout(*n.Payout)
 		if err != nil {
-			return bad("payout", err)
+			return Event{}, c.api.BadNotification("payout", err)
 		}
 		ev.Kind, ev.Payout = NotifyPayout, &po
 	default:
-		return bad(fmt.Sprintf("unknown notification type %q", n.Type), nil)
+		return Event{}, c.api.BadNotification(fmt.Sprintf("unknown notification type %q", env.Type), nil)
 	}
 	return ev, nil
 }

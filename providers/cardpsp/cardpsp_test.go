@@ -3,15 +3,10 @@ package cardpsp_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,18 +30,6 @@ const (
 )
 
 var discard = slog.New(slog.DiscardHandler)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // sink records the payment records the PSP pushes to customs.
 type sink struct {
@@ -72,7 +55,7 @@ type harness struct {
 	c         *cardpsp.Client
 	tap       *hmacsigtest.Tap
 	faults    *fault.Injector
-	clock     *clock
+	clock     *hmacsigtest.Clock
 	events    chan cardpsp.Event
 	url       string
 	notifyURL string
@@ -80,42 +63,19 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{sink: &sink{}, faults: fault.New(), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, events: make(chan cardpsp.Event, 32)}
-	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, err := h.c.ParseEvent(r.Context(), r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		h.events <- ev
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(notify.Close)
-	h.notifyURL = notify.URL + "/notify/card"
-	sb, err := cardsandbox.New(cardsandbox.Config{
+	h := &harness{sink: &sink{}, faults: fault.New(), clock: hmacsigtest.NewClock(time.Now().UTC().Truncate(time.Second)), events: make(chan cardpsp.Event, 32)}
+	h.notifyURL = hmacsigtest.NotifyServer(t, func(r *http.Request) (cardpsp.Event, error) { return h.c.ParseEvent(r.Context(), r) }, h.events) + "/notify/card"
+	h.sb, h.tap, h.url = hmacsigtest.Start(t, cardsandbox.New, cardsandbox.Config{
 		KeyID: keyID, Secret: secret, NotifyURL: h.notifyURL, Faults: h.faults, Customs: h.sink, Logger: discard, Now: h.clock.Now,
 		RefundDelay: time.Minute, PayoutDelay: time.Hour, SweepInterval: 5 * time.Millisecond,
 	})
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	h.sb = sb
-	h.tap = hmacsigtest.New(sb.Handler())
-	srv := httptest.NewServer(h.tap)
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
 	h.c = newClient(t, h.url, nil)
 	return h
 }
 
 func newClient(t *testing.T, url string, mod func(*cardpsp.Config)) *cardpsp.Client {
 	t.Helper()
-	cfg := cardpsp.Config{BaseURL: url, KeyID: keyID, Secret: secret, Logger: discard}
-	if mod != nil {
-		mod(&cfg)
-	}
-	c, err := cardpsp.New(cfg)
-	require.NoError(t, err)
-	return c
+	return hmacsigtest.Build(t, cardpsp.New, cardpsp.Config{BaseURL: url, KeyID: keyID, Secret: secret, Logger: discard}, mod)
 }
 
 func cny(s string) money.Amount { return money.MustParse(s, money.CNY) }
@@ -431,15 +391,7 @@ func TestSignatureFailuresBothWays(t *testing.T) {
 	// Notifications: forged, stale or re-pathed ones are refused.
 	body := []byte(`{"id":"evt_1","type":"payment.succeeded","createdAt":"2025-05-10T09:00:00Z","payment":{"outTradeNo":"X","paymentId":"pay_1","status":"SUCCEEDED","amount":100,"currency":"CNY"}}`)
 	parse := func(secretUsed string, at time.Time, path string) error {
-		r := httptest.NewRequest(http.MethodPost, "/notify/card", bytes.NewReader(body))
-		ts := strconv.FormatInt(at.Unix(), 10)
-		m := hmac.New(sha256.New, []byte(secretUsed))
-		m.Write([]byte(ts + "\nPOST\n" + path + "\n"))
-		m.Write(body)
-		r.Header.Set("X-Xhs-Key-Id", keyID)
-		r.Header.Set("X-Xhs-Timestamp", ts)
-		r.Header.Set("X-Xhs-Signature", hex.EncodeToString(m.Sum(nil)))
-		_, err := h.c.ParseNotification(ctx, r)
+		_, err := h.c.ParseNotification(ctx, hmacsigtest.Notification("/notify/card", body, keyID, secretUsed, at, path))
 		return err
 	}
 	require.NoError(t, parse(secret, time.Now(), "/notify/card"))
@@ -453,12 +405,7 @@ func TestSignatureFailuresBothWays(t *testing.T) {
 }
 
 func TestClassifyEveryCode(t *testing.T) {
-	want := map[string]providers.ErrorType{
-		cardsandbox.CodeInvalidRequest:        providers.ErrTypeInvalidRequest,
-		cardsandbox.CodeKeyUnknown:            providers.ErrTypeAuth,
-		cardsandbox.CodeSignatureInvalid:      providers.ErrTypeSignature,
-		cardsandbox.CodeTimestampExpired:      providers.ErrTypeSignature,
-		cardsandbox.CodeRouteNotFound:         providers.ErrTypeInvalidRequest,
+	own := map[string]providers.ErrorType{
 		cardsandbox.CodeCurrencyNotSupported:  providers.ErrTypeNotSupported,
 		cardsandbox.CodePaymentNotFound:       providers.ErrTypeTradeNotFound,
 		cardsandbox.CodeRefundNotFound:        providers.ErrTypeTradeNotFound,
@@ -472,19 +419,8 @@ func TestClassifyEveryCode(t *testing.T) {
 		cardsandbox.CodeRefundExceeded:        providers.ErrTypeRefundExceeded,
 		cardsandbox.CodeDeclarationNotFound:   providers.ErrTypeTradeNotFound,
 		cardsandbox.CodeDuplicateOutRequestNo: providers.ErrTypeDuplicateRequest,
-		cardsandbox.CodeRateLimited:           providers.ErrTypeRateLimited,
-		cardsandbox.CodeSystemError:           providers.ErrTypeUnavailable,
-		cardsandbox.CodeServiceUnavailable:    providers.ErrTypeUnavailable,
 	}
-	codes := cardsandbox.Codes()
-	require.Len(t, want, len(codes), "every code the sandbox answers is classified here")
-	for code, status := range codes {
-		t.Run(code, func(t *testing.T) {
-			exp, ok := want[code]
-			require.True(t, ok, "code %s missing from the table", code)
-			assert.Equal(t, exp, cardpsp.Classify(status, code))
-		})
-	}
+	hmacsigtest.CheckClassify(t, cardsandbox.Codes(), own, cardpsp.Classify)
 	assert.Equal(t, providers.ErrTypeUnavailable, cardpsp.Classify(503, "BRAND_NEW"))
 	assert.Equal(t, providers.ErrTypeRejected, cardpsp.Classify(400, "BRAND_NEW"))
 }

@@ -34,19 +34,19 @@ type declarationBody struct {
 func (c *Client) declarationRequest(op string, req providers.DeclarationRequest) (declarationRequest, error) {
 	switch {
 	case req.OutRequestNo == "":
-		return declarationRequest{}, c.invalid(op, "OutRequestNo is required")
+		return declarationRequest{}, c.api.Invalid(op, "OutRequestNo is required")
 	case req.OrderNo == "" || req.OutTradeNo == "":
-		return declarationRequest{}, c.invalid(op, "OrderNo and OutTradeNo are required")
+		return declarationRequest{}, c.api.Invalid(op, "OrderNo and OutTradeNo are required")
 	case strings.TrimSpace(req.Payer.Name) == "" || strings.TrimSpace(req.Payer.IDNumber) == "":
-		return declarationRequest{}, c.invalid(op, "Payer.Name and Payer.IDNumber are required")
+		return declarationRequest{}, c.api.Invalid(op, "Payer.Name and Payer.IDNumber are required")
 	case req.CustomsCode == "" || req.MerchantCustomsCode == "":
-		return declarationRequest{}, c.invalid(op, "CustomsCode and MerchantCustomsCode are required")
+		return declarationRequest{}, c.api.Invalid(op, "CustomsCode and MerchantCustomsCode are required")
 	case req.Amount.Currency() != money.CNY:
-		return declarationRequest{}, c.invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
+		return declarationRequest{}, c.api.Invalid(op, "Amount must be in CNY, got %q", req.Amount.Currency())
 	}
 	units, err := minor("Amount", req.Amount)
 	if err != nil {
-		return declarationRequest{}, c.invalid(op, "%v", err)
+		return declarationRequest{}, c.api.Invalid(op, "%v", err)
 	}
 	return declarationRequest{
 		OutRequestNo: req.OutRequestNo, OrderNo: req.OrderNo, OutTradeNo: req.OutTradeNo,
@@ -77,7 +77,7 @@ func (c *Client) sendDeclaration(ctx context.Context, op, path string, req provi
 	if err := c.api.Do(ctx, op, http.MethodPost, path, nil, body, &out); err != nil {
 		return providers.Declaration{}, err
 	}
-	c.log.InfoContext(ctx, "customs declaration sent", "op", op, "orderNo", req.OrderNo, "status", out.Status)
+	c.api.Log.InfoContext(ctx, "customs declaration sent", "op", op, "orderNo", req.OrderNo, "status", out.Status)
 	return declarationOf(out)
 }
 
@@ -95,15 +95,14 @@ func (c *Client) Redeclare(ctx context.Context, req providers.DeclarationRequest
 func (c *Client) QueryDeclaration(ctx context.Context, req providers.DeclarationRequest) (providers.Declaration, error) {
 	const op = "query-declaration"
 	if req.OutRequestNo == "" {
-		return providers.Declaration{}, c.invalid(op, "OutRequestNo is required")
+		return providers.Declaration{}, c.api.Invalid(op, "OutRequestNo is required")
 	}
 	var out declarationBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/psp/v1/customs/declarations/"+url.PathEscape(req.OutRequestNo), nil, nil, &out)
-	if hasCode(err, "DECLARATION_NOT_FOUND") {
-		return providers.Declaration{OutRequestNo: req.OutRequestNo, Status: providers.DeclarationNotFound}, nil
-	}
-	if err != nil {
+	switch found, err := c.api.Query(ctx, op, "/psp/v1/customs/declarations/"+url.PathEscape(req.OutRequestNo), "DECLARATION_NOT_FOUND", &out); {
+	case err != nil:
 		return providers.Declaration{}, err
+	case !found:
+		return providers.Declaration{OutRequestNo: req.OutRequestNo, Status: providers.DeclarationNotFound}, nil
 	}
 	return declarationOf(out)
 }
@@ -112,7 +111,7 @@ func (c *Client) QueryDeclaration(ctx context.Context, req providers.Declaration
 func (c *Client) CancelDeclaration(ctx context.Context, req providers.DeclarationRequest) (providers.Declaration, error) {
 	const op = "cancel-declaration"
 	if req.OutRequestNo == "" {
-		return providers.Declaration{}, c.invalid(op, "OutRequestNo is required")
+		return providers.Declaration{}, c.api.Invalid(op, "OutRequestNo is required")
 	}
 	var out declarationBody
 	if err := c.api.Do(ctx, op, http.MethodPost, "/psp/v1/customs/declarations/"+url.PathEscape(req.OutRequestNo)+"/cancel", nil, struct{}{}, &out); err != nil {

@@ -7,10 +7,8 @@ package customs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,38 +30,26 @@ const CodeManifestCancelled = "MANIFEST_CANCELLED"
 // not goods + freight + tax (beside the providers.Reject* codes).
 const CodeAmountMismatch = "AMOUNT_MISMATCH"
 
-// Config configures the adapter.
-type Config struct {
-	// BaseURL is customs' API base URL (required).
-	BaseURL string
-	// KeyID and Secret are the platform's HMAC credentials (required).
-	KeyID, Secret string
-	// HTTPClient sends requests; nil uses a client with a 15-second timeout.
-	HTTPClient *http.Client
-	// Now is the signing clock; nil is time.Now.
-	Now func() time.Time
-	// Logger logs; nil uses slog.Default().
-	Logger *slog.Logger
-}
+// Config configures the adapter: BaseURL is customs' API base URL, KeyID and
+// Secret are the platform's HMAC credentials (all three required); HTTPClient
+// sends requests (nil: a client with a 15-second timeout), Now is the signing
+// clock (nil: time.Now) and Logger logs (nil: slog.Default()).
+type Config hmacsig.Config
 
 // Client implements providers.CustomsClearance.
 type Client struct {
 	api *hmacsig.Client
-	log *slog.Logger
 }
 
 var _ providers.CustomsClearance = (*Client)(nil)
 
 // New returns a customs adapter.
 func New(cfg Config) (*Client, error) {
-	api, err := hmacsig.NewClient(provider, cfg.BaseURL, cfg.KeyID, cfg.Secret, cfg.HTTPClient, cfg.Now, Classify)
+	api, err := hmacsig.NewClient(provider, hmacsig.Config(cfg), Classify)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Client{api: api, log: cfg.Logger.With("provider", provider)}, nil
+	return &Client{api: api}, nil
 }
 
 // errorTypes classifies the customs codes beyond the common ones.
@@ -131,9 +117,6 @@ type (
 		DecidedAt   *time.Time `json:"decidedAt"`
 	}
 	notificationBody struct {
-		ID        string         `json:"id"`
-		Type      string         `json:"type"`
-		CreatedAt time.Time      `json:"createdAt"`
 		Clearance *clearanceBody `json:"clearance"`
 		Return    *returnBody    `json:"return"`
 	}
@@ -176,10 +159,6 @@ func items(field string, in []providers.Item) ([]item, error) {
 	return out, nil
 }
 
-func (c *Client) invalid(op string, err error) error {
-	return providers.NewError(provider, op, providers.ErrTypeInvalidRequest, "", err.Error(), nil)
-}
-
 func manifest(m providers.Manifest) (manifestBody, error) {
 	switch {
 	case m.OrderNo == "":
@@ -214,13 +193,13 @@ func (c *Client) SubmitManifest(ctx context.Context, m providers.Manifest) error
 	const op = "submit-manifest"
 	body, err := manifest(m)
 	if err != nil {
-		return c.invalid(op, err)
+		return c.api.Invalid(op, "%v", err)
 	}
 	var out clearanceBody
 	if err := c.api.Do(ctx, op, http.MethodPost, "/customs/v1/manifests", nil, body, &out); err != nil {
 		return err
 	}
-	c.log.InfoContext(ctx, "manifest filed", "orderNo", m.OrderNo, "status", out.Status)
+	c.api.Log.InfoContext(ctx, "manifest filed", "orderNo", m.OrderNo, "status", out.Status)
 	return nil
 }
 
@@ -228,15 +207,14 @@ func (c *Client) SubmitManifest(ctx context.Context, m providers.Manifest) error
 func (c *Client) QueryClearance(ctx context.Context, orderNo string) (providers.Clearance, error) {
 	const op = "query-clearance"
 	if orderNo == "" {
-		return providers.Clearance{}, c.invalid(op, errors.New("orderNo is required"))
+		return providers.Clearance{}, c.api.Invalid(op, "orderNo is required")
 	}
 	var out clearanceBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/customs/v1/manifests/"+url.PathEscape(orderNo)+"/clearance", nil, nil, &out)
-	if hasCode(err, "MANIFEST_NOT_FOUND") {
-		return providers.Clearance{OrderNo: orderNo, Status: providers.ClearanceNotFound}, nil
-	}
-	if err != nil {
+	switch found, err := c.api.Query(ctx, op, "/customs/v1/manifests/"+url.PathEscape(orderNo)+"/clearance", "MANIFEST_NOT_FOUND", &out); {
+	case err != nil:
 		return providers.Clearance{}, err
+	case !found:
+		return providers.Clearance{OrderNo: orderNo, Status: providers.ClearanceNotFound}, nil
 	}
 	return clearance(out)
 }
@@ -271,12 +249,12 @@ func clearance(b clearanceBody) (providers.Clearance, error) {
 func (c *Client) CancelManifest(ctx context.Context, orderNo string) error {
 	const op = "cancel-manifest"
 	if orderNo == "" {
-		return c.invalid(op, errors.New("orderNo is required"))
+		return c.api.Invalid(op, "orderNo is required")
 	}
 	if err := c.api.Do(ctx, op, http.MethodPost, "/customs/v1/manifests/"+url.PathEscape(orderNo)+"/cancel", nil, struct{}{}, nil); err != nil {
 		return err
 	}
-	c.log.InfoContext(ctx, "manifest cancelled", "orderNo", orderNo)
+	c.api.Log.InfoContext(ctx, "manifest cancelled", "orderNo", orderNo)
 	return nil
 }
 
@@ -287,22 +265,22 @@ func (c *Client) FileReturn(ctx context.Context, req providers.ReturnRequest) (p
 	const op = "file-return"
 	switch {
 	case req.OutReturnNo == "":
-		return providers.Return{}, c.invalid(op, errors.New("OutReturnNo is required"))
+		return providers.Return{}, c.api.Invalid(op, "OutReturnNo is required")
 	case req.OrderNo == "":
-		return providers.Return{}, c.invalid(op, errors.New("OrderNo is required"))
+		return providers.Return{}, c.api.Invalid(op, "OrderNo is required")
 	case req.TrackingNo == "":
-		return providers.Return{}, c.invalid(op, errors.New("TrackingNo is required"))
+		return providers.Return{}, c.api.Invalid(op, "TrackingNo is required")
 	}
 	its, err := items("Items", req.Items)
 	if err != nil {
-		return providers.Return{}, c.invalid(op, err)
+		return providers.Return{}, c.api.Invalid(op, "%v", err)
 	}
 	var out returnBody
 	body := returnRequest{OutReturnNo: req.OutReturnNo, OrderNo: req.OrderNo, Items: its, TrackingNo: req.TrackingNo, Reason: req.Reason}
 	if err := c.api.Do(ctx, op, http.MethodPost, "/customs/v1/returns", nil, body, &out); err != nil {
 		return providers.Return{}, err
 	}
-	c.log.InfoContext(ctx, "return filed", "outReturnNo", req.OutReturnNo, "status", out.Status)
+	c.api.Log.InfoContext(ctx, "return filed", "outReturnNo", req.OutReturnNo, "status", out.Status)
 	return returnOf(out)
 }
 
@@ -310,15 +288,14 @@ func (c *Client) FileReturn(ctx context.Context, req providers.ReturnRequest) (p
 func (c *Client) QueryReturn(ctx context.Context, outReturnNo string) (providers.Return, error) {
 	const op = "query-return"
 	if outReturnNo == "" {
-		return providers.Return{}, c.invalid(op, errors.New("outReturnNo is required"))
+		return providers.Return{}, c.api.Invalid(op, "outReturnNo is required")
 	}
 	var out returnBody
-	err := c.api.Do(ctx, op, http.MethodGet, "/customs/v1/returns/"+url.PathEscape(outReturnNo), nil, nil, &out)
-	if hasCode(err, "RETURN_NOT_FOUND") {
-		return providers.Return{OutReturnNo: outReturnNo, Status: providers.ReturnNotFound}, nil
-	}
-	if err != nil {
+	switch found, err := c.api.Query(ctx, op, "/customs/v1/returns/"+url.PathEscape(outReturnNo), "RETURN_NOT_FOUND", &out); {
+	case err != nil:
 		return providers.Return{}, err
+	case !found:
+		return providers.Return{OutReturnNo: outReturnNo, Status: providers.ReturnNotFound}, nil
 	}
 	return returnOf(out)
 }
@@ -344,11 +321,6 @@ func returnOf(b returnBody) (providers.Return, error) {
 		return providers.Return{}, providers.NewError(provider, "return", providers.ErrTypeUnavailable, "", fmt.Sprintf("unknown return status %q", b.Status), nil)
 	}
 	return r, nil
-}
-
-func hasCode(err error, code string) bool {
-	var pe *providers.Error
-	return errors.As(err, &pe) && pe.Code == code
 }
 
 // EventKind says what a customs notification reports.
@@ -382,37 +354,27 @@ type Event struct {
 // A forged, stale or unsigned one fails with ErrTypeSignature, a malformed one
 // with ErrTypeInvalidRequest. Answer 2xx once it is handled; customs retries otherwise.
 func (c *Client) ParseNotification(ctx context.Context, r *http.Request) (Event, error) {
-	raw, err := hmacsig.ReadNotification(provider, r, c.api.KeyID, c.api.Secret, c.api.Now())
+	var n notificationBody
+	env, err := c.api.ReadNotification(ctx, r, &n)
 	if err != nil {
-		c.log.WarnContext(ctx, "notification refused", "error", err)
 		return Event{}, err
 	}
-	bad := func(msg string, err error) (Event, error) {
-		return Event{}, providers.NewError(provider, "notify", providers.ErrTypeInvalidRequest, "", msg, err)
-	}
-	var n notificationBody
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return bad("decode notification", err)
-	}
-	if n.ID == "" {
-		return bad("notification has no id", nil)
-	}
-	ev := Event{ID: n.ID, SentAt: n.CreatedAt}
+	ev := Event{ID: env.ID, SentAt: env.CreatedAt}
 	switch {
-	case n.Type == "clearance.decided" && n.Clearance != nil:
+	case env.Type == "clearance.decided" && n.Clearance != nil:
 		cl, err := clearance(*n.Clearance)
 		if err != nil {
-			return bad("clearance", err)
+			return Event{}, c.api.BadNotification("clearance", err)
 		}
 		ev.Kind, ev.OrderNo, ev.Clearance = EventClearance, cl.OrderNo, &cl
-	case n.Type == "return.decided" && n.Return != nil:
+	case env.Type == "return.decided" && n.Return != nil:
 		rt, err := returnOf(*n.Return)
 		if err != nil {
-			return bad("return", err)
+			return Event{}, c.api.BadNotification("return", err)
 		}
 		ev.Kind, ev.OrderNo, ev.Return = EventReturn, n.Return.OrderNo, &rt
 	default:
-		return bad(fmt.Sprintf("unknown notification type %q", n.Type), nil)
+		return Event{}, c.api.BadNotification(fmt.Sprintf("unknown notification type %q", env.Type), nil)
 	}
 	return ev, nil
 }

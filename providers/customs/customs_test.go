@@ -5,10 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,70 +33,35 @@ var (
 	discard  = slog.New(slog.DiscardHandler)
 )
 
-// clock is a settable business clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type harness struct {
 	sb     *customssandbox.Sandbox
 	c      *customs.Client
 	tap    *hmacsigtest.Tap
 	faults *fault.Injector
-	clock  *clock
+	clock  *hmacsigtest.Clock
 	events chan customs.Event
 	url    string
 }
 
 func start(t *testing.T, mod func(*customssandbox.Config)) *harness {
 	t.Helper()
-	h := &harness{faults: fault.New(), clock: &clock{t: time.Date(2025, 5, 10, 9, 0, 0, 0, time.UTC)}, events: make(chan customs.Event, 32)}
-	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, err := h.c.ParseNotification(r.Context(), r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		h.events <- ev
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(notify.Close)
+	h := &harness{faults: fault.New(), clock: hmacsigtest.NewClock(time.Date(2025, 5, 10, 9, 0, 0, 0, time.UTC)), events: make(chan customs.Event, 32)}
+	notifyURL := hmacsigtest.NotifyServer(t, func(r *http.Request) (customs.Event, error) { return h.c.ParseNotification(r.Context(), r) }, h.events)
 	cfg := customssandbox.Config{
-		KeyID: keyID, Secret: secret, NotifyURL: notify.URL + "/notify/customs", Faults: h.faults, Logger: discard,
+		KeyID: keyID, Secret: secret, NotifyURL: notifyURL + "/notify/customs", Faults: h.faults, Logger: discard,
 		Now: h.clock.Now, ClearanceDelay: -1, SweepInterval: 5 * time.Millisecond,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	sb, err := customssandbox.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	h.sb = sb
-	h.tap = hmacsigtest.New(sb.Handler())
-	srv := httptest.NewServer(h.tap)
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
+	h.sb, h.tap, h.url = hmacsigtest.Start(t, customssandbox.New, cfg)
 	h.c = newClient(t, h.url, nil)
 	return h
 }
 
 func newClient(t *testing.T, url string, mod func(*customs.Config)) *customs.Client {
 	t.Helper()
-	cfg := customs.Config{BaseURL: url, KeyID: keyID, Secret: secret, Logger: discard}
-	if mod != nil {
-		mod(&cfg)
-	}
-	c, err := customs.New(cfg)
-	require.NoError(t, err)
-	return c
+	return hmacsigtest.Build(t, customs.New, customs.Config{BaseURL: url, KeyID: keyID, Secret: secret, Logger: discard}, mod)
 }
 
 func cny(s string) money.Amount { return money.MustParse(s, money.CNY) }
@@ -497,11 +460,7 @@ func TestParseNotificationRefusesForgeries(t *testing.T) {
 	h := start(t, nil)
 	body := []byte(`{"id":"ntf_1","type":"clearance.decided","createdAt":"2025-05-10T09:00:00Z","clearance":{"orderNo":"X","status":"CLEARED"}}`)
 	post := func(mod func(*http.Request)) error {
-		r := httptest.NewRequest(http.MethodPost, "/notify/customs", bytes.NewReader(body))
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		r.Header.Set("X-Xhs-Key-Id", keyID)
-		r.Header.Set("X-Xhs-Timestamp", ts)
-		r.Header.Set("X-Xhs-Signature", sign(secret, ts, "/notify/customs", body))
+		r := hmacsigtest.Notification("/notify/customs", body, keyID, secret, time.Now(), "/notify/customs")
 		if mod != nil {
 			mod(r)
 		}
@@ -513,13 +472,13 @@ func TestParseNotificationRefusesForgeries(t *testing.T) {
 		"unsigned":  func(r *http.Request) { r.Header.Del("X-Xhs-Signature") },
 		"wrong key": func(r *http.Request) { r.Header.Set("X-Xhs-Key-Id", "other") },
 		"forged": func(r *http.Request) {
-			r.Header.Set("X-Xhs-Signature", sign("guess", r.Header.Get("X-Xhs-Timestamp"), "/notify/customs", body))
+			r.Header.Set("X-Xhs-Signature", hmacsigtest.Sign("guess", r.Header.Get("X-Xhs-Timestamp"), http.MethodPost, "/notify/customs", body))
 		},
 		"other path": func(r *http.Request) { r.RequestURI = "/notify/card" },
 		"stale": func(r *http.Request) {
 			ts := strconv.FormatInt(time.Now().Add(-6*time.Minute).Unix(), 10)
 			r.Header.Set("X-Xhs-Timestamp", ts)
-			r.Header.Set("X-Xhs-Signature", sign(secret, ts, "/notify/customs", body))
+			r.Header.Set("X-Xhs-Signature", hmacsigtest.Sign(secret, ts, http.MethodPost, "/notify/customs", body))
 		},
 	} {
 		err := post(mod)
@@ -528,12 +487,7 @@ func TestParseNotificationRefusesForgeries(t *testing.T) {
 }
 
 func TestClassifyEveryCode(t *testing.T) {
-	want := map[string]providers.ErrorType{
-		customssandbox.CodeInvalidRequest:       providers.ErrTypeInvalidRequest,
-		customssandbox.CodeKeyUnknown:           providers.ErrTypeAuth,
-		customssandbox.CodeSignatureInvalid:     providers.ErrTypeSignature,
-		customssandbox.CodeTimestampExpired:     providers.ErrTypeSignature,
-		customssandbox.CodeRouteNotFound:        providers.ErrTypeInvalidRequest,
+	own := map[string]providers.ErrorType{
 		customssandbox.CodeManifestNotFound:     providers.ErrTypeTradeNotFound,
 		customssandbox.CodeReturnNotFound:       providers.ErrTypeTradeNotFound,
 		customssandbox.CodeDuplicateOrderNo:     providers.ErrTypeDuplicateRequest,
@@ -541,20 +495,8 @@ func TestClassifyEveryCode(t *testing.T) {
 		customssandbox.CodeAlreadyReleased:      providers.ErrTypeRejected,
 		customssandbox.CodeOrderNotReleased:     providers.ErrTypeRejected,
 		customssandbox.CodeReturnItemsInvalid:   providers.ErrTypeInvalidRequest,
-		customssandbox.CodeRateLimited:          providers.ErrTypeRateLimited,
-		customssandbox.CodeSystemError:          providers.ErrTypeUnavailable,
-		customssandbox.CodeServiceUnavailable:   providers.ErrTypeUnavailable,
 	}
-	codes := customssandbox.Codes()
-	require.Len(t, want, len(codes), "every code the sandbox answers is classified here")
-	for code, status := range codes {
-		t.Run(code, func(t *testing.T) {
-			exp, ok := want[code]
-			require.True(t, ok, "code %s missing from the table", code)
-			assert.Equal(t, exp, customs.Classify(status, code))
-			assert.Equal(t, exp.Retryable(), status == 429 || status >= 500, "retryable exactly for 429 and 5xx")
-		})
-	}
+	hmacsigtest.CheckClassify(t, customssandbox.Codes(), own, customs.Classify)
 	assert.Equal(t, providers.ErrTypeUnavailable, customs.Classify(500, "SOMETHING_NEW"))
 	assert.Equal(t, providers.ErrTypeRejected, customs.Classify(409, "SOMETHING_NEW"))
 }

@@ -7,7 +7,6 @@ package fx
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -22,38 +21,26 @@ import (
 // provider names the feed in errors.
 const provider = "fx"
 
-// Config configures the adapter.
-type Config struct {
-	// BaseURL is the feed's base URL (required).
-	BaseURL string
-	// KeyID and Secret are the HMAC credentials (required).
-	KeyID, Secret string
-	// HTTPClient sends requests; nil uses a client with a 15-second timeout.
-	HTTPClient *http.Client
-	// Now is the signing clock; nil is time.Now.
-	Now func() time.Time
-	// Logger logs; nil uses slog.Default().
-	Logger *slog.Logger
-}
+// Config configures the adapter: BaseURL is the feed's base URL, KeyID and
+// Secret are the HMAC credentials (all three required); HTTPClient sends
+// requests (nil: a client with a 15-second timeout), Now is the signing clock
+// (nil: time.Now) and Logger logs (nil: slog.Default()).
+type Config hmacsig.Config
 
 // Client implements providers.FXRates.
 type Client struct {
 	api *hmacsig.Client
-	log *slog.Logger
 }
 
 var _ providers.FXRates = (*Client)(nil)
 
 // New returns an FX adapter.
 func New(cfg Config) (*Client, error) {
-	api, err := hmacsig.NewClient(provider, cfg.BaseURL, cfg.KeyID, cfg.Secret, cfg.HTTPClient, cfg.Now, Classify)
+	api, err := hmacsig.NewClient(provider, hmacsig.Config(cfg), Classify)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Client{api: api, log: cfg.Logger.With("provider", provider)}, nil
+	return &Client{api: api}, nil
 }
 
 // errorTypes classifies the FX codes beyond the common ones.
@@ -81,11 +68,10 @@ type quoteBody struct {
 func (c *Client) Quote(ctx context.Context, base, counter money.Currency, at time.Time) (money.Quote, error) {
 	const op = "quote"
 	if !base.Known() || !counter.Known() {
-		return money.Quote{}, providers.NewError(provider, op, providers.ErrTypeInvalidRequest, "",
-			fmt.Sprintf("base %q and counter %q must be known currencies", base, counter), nil)
+		return money.Quote{}, c.api.Invalid(op, "base %q and counter %q must be known currencies", base, counter)
 	}
 	if at.IsZero() {
-		return money.Quote{}, providers.NewError(provider, op, providers.ErrTypeInvalidRequest, "", "at is required", nil)
+		return money.Quote{}, c.api.Invalid(op, "at is required")
 	}
 	q := url.Values{"base": {string(base)}, "counter": {string(counter)}, "at": {at.UTC().Format(time.RFC3339)}}
 	var body quoteBody
@@ -104,6 +90,6 @@ func (c *Client) Quote(ctx context.Context, base, counter money.Currency, at tim
 	if err := quote.Validate(); err != nil {
 		return money.Quote{}, providers.NewError(provider, op, providers.ErrTypeUnavailable, "", "invalid quote", err)
 	}
-	c.log.DebugContext(ctx, "fx quote", "pair", quote.Pair(), "rate", quote.Rate.String(), "at", quote.At)
+	c.api.Log.DebugContext(ctx, "fx quote", "pair", quote.Pair(), "rate", quote.Rate.String(), "at", quote.At)
 	return quote, nil
 }

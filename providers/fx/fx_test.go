@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -35,23 +34,13 @@ type harness struct {
 func start(t *testing.T) harness {
 	t.Helper()
 	faults := fault.New()
-	sb, err := fxsandbox.New(fxsandbox.Config{KeyID: keyID, Secret: secret, Seed: 2025, Faults: faults, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	tap := hmacsigtest.New(sb.Handler())
-	srv := httptest.NewServer(tap)
-	t.Cleanup(srv.Close)
-	return harness{tap: tap, faults: faults, url: srv.URL}
+	_, tap, url := hmacsigtest.Start(t, fxsandbox.New, fxsandbox.Config{KeyID: keyID, Secret: secret, Seed: 2025, Faults: faults, Logger: slog.New(slog.DiscardHandler)})
+	return harness{tap: tap, faults: faults, url: url}
 }
 
 func client(t *testing.T, h harness, mod func(*fx.Config)) *fx.Client {
 	t.Helper()
-	cfg := fx.Config{BaseURL: h.url, KeyID: keyID, Secret: secret, Logger: slog.New(slog.DiscardHandler)}
-	if mod != nil {
-		mod(&cfg)
-	}
-	c, err := fx.New(cfg)
-	require.NoError(t, err)
-	return c
+	return hmacsigtest.Build(t, fx.New, fx.Config{BaseURL: h.url, KeyID: keyID, Secret: secret, Logger: slog.New(slog.DiscardHandler)}, mod)
 }
 
 func TestQuoteDeterministicWithDrift(t *testing.T) {
@@ -147,27 +136,11 @@ func TestSignatureFailuresBothWays(t *testing.T) {
 }
 
 func TestClassifyEveryCode(t *testing.T) {
-	want := map[string]providers.ErrorType{
-		fxsandbox.CodeInvalidRequest:     providers.ErrTypeInvalidRequest,
-		fxsandbox.CodeKeyUnknown:         providers.ErrTypeAuth,
-		fxsandbox.CodeSignatureInvalid:   providers.ErrTypeSignature,
-		fxsandbox.CodeTimestampExpired:   providers.ErrTypeSignature,
-		fxsandbox.CodeRouteNotFound:      providers.ErrTypeInvalidRequest,
-		fxsandbox.CodePairNotSupported:   providers.ErrTypeNotSupported,
-		fxsandbox.CodeRateNotAvailable:   providers.ErrTypeInvalidRequest,
-		fxsandbox.CodeRateLimited:        providers.ErrTypeRateLimited,
-		fxsandbox.CodeSystemError:        providers.ErrTypeUnavailable,
-		fxsandbox.CodeServiceUnavailable: providers.ErrTypeUnavailable,
+	own := map[string]providers.ErrorType{
+		fxsandbox.CodePairNotSupported: providers.ErrTypeNotSupported,
+		fxsandbox.CodeRateNotAvailable: providers.ErrTypeInvalidRequest,
 	}
-	codes := fxsandbox.Codes()
-	require.Len(t, want, len(codes), "every code the sandbox answers is classified here")
-	for code, status := range codes {
-		t.Run(code, func(t *testing.T) {
-			exp, ok := want[code]
-			require.True(t, ok, "code %s missing from the table", code)
-			assert.Equal(t, exp, fx.Classify(status, code))
-		})
-	}
+	hmacsigtest.CheckClassify(t, fxsandbox.Codes(), own, fx.Classify)
 	assert.Equal(t, providers.ErrTypeUnavailable, fx.Classify(502, "NEW_CODE"))
 	assert.Equal(t, providers.ErrTypeRateLimited, fx.Classify(429, "NEW_CODE"))
 	assert.Equal(t, providers.ErrTypeRejected, fx.Classify(422, "NEW_CODE"))

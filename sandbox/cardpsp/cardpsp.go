@@ -299,8 +299,7 @@ type payout struct {
 // Sandbox is the card PSP sandbox.
 type Sandbox struct {
 	cfg      Config
-	signer   hmacsig.Signer
-	notifier *hmacsig.Notifier
+	svc      *hmacsig.Service
 	log      *slog.Logger
 	now      func() time.Time
 	refundIn time.Duration
@@ -315,34 +314,25 @@ type Sandbox struct {
 	unpaid       map[string]*payment     // pending payments, by outTradeNo
 	openRefunds  map[string]*refund
 	openPayouts  map[string]*payout
-
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
 }
 
 // New starts a card PSP sandbox and its background sweeper; Close stops them.
 func New(cfg Config) (*Sandbox, error) {
-	if cfg.KeyID == "" || cfg.Secret == "" {
-		return nil, errors.New("card sandbox: KeyID and Secret are required")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.SweepInterval <= 0 {
-		cfg.SweepInterval = 50 * time.Millisecond
+	svc, err := hmacsig.New(hmacsig.Config{
+		Name: "card", KeyID: cfg.KeyID, Secret: cfg.Secret, Codes: codes,
+		Faults: cfg.Faults, Logger: cfg.Logger, Now: cfg.Now, NotifyClient: cfg.NotifyClient,
+	})
+	if err != nil {
+		return nil, err
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	s := &Sandbox{
 		cfg:          cfg,
-		signer:       hmacsig.Signer{KeyID: cfg.KeyID, Secret: cfg.Secret},
-		log:          cfg.Logger.With("sandbox", "card"),
-		now:          cfg.Now,
-		refundIn:     orDefault(cfg.RefundDelay, DefaultRefundDelay),
-		payoutIn:     orDefault(cfg.PayoutDelay, DefaultPayoutDelay),
+		svc:          svc,
+		log:          svc.Log,
+		now:          svc.Now,
+		refundIn:     hmacsig.OrDefault(cfg.RefundDelay, DefaultRefundDelay),
+		payoutIn:     hmacsig.OrDefault(cfg.PayoutDelay, DefaultPayoutDelay),
 		payments:     map[string]*payment{},
 		byID:         map[string]*payment{},
 		refunds:      map[string]*refund{},
@@ -351,46 +341,13 @@ func New(cfg Config) (*Sandbox, error) {
 		unpaid:       map[string]*payment{},
 		openRefunds:  map[string]*refund{},
 		openPayouts:  map[string]*payout{},
-		stop:         make(chan struct{}),
-		done:         make(chan struct{}),
 	}
-	s.notifier = hmacsig.NewNotifier(s.signer, cfg.NotifyClient, cfg.Faults, s.log)
-	go s.sweepLoop()
+	svc.StartSweeper(cfg.SweepInterval, s.Sweep)
 	return s, nil
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < 0:
-		return 0
-	}
-	return d
-}
-
 // Close stops the sweeper and pending notification retries.
-func (s *Sandbox) Close() {
-	s.once.Do(func() {
-		close(s.stop)
-		<-s.done
-		s.notifier.Close()
-	})
-}
-
-func (s *Sandbox) sweepLoop() {
-	defer close(s.done)
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Sweep()
-		}
-	}
-}
+func (s *Sandbox) Close() { s.svc.Close() }
 
 // Sweep completes refunds and payouts whose time has come and closes expired
 // payments, by the business clock. The background sweeper calls it; tests on
@@ -452,29 +409,22 @@ func firstNonEmpty(ss ...string) string {
 }
 
 func (s *Sandbox) notify(url string, n notification) {
-	if url == "" {
-		return
-	}
 	n.ID = hmacsig.NewID("evt_")
-	s.notifier.Send(url, n)
-}
-
-func invalid(format string, args ...any) *hmacsig.APIError {
-	return hmacsig.Errorf(CodeInvalidRequest, format, args...)
+	s.svc.Notify(url, n)
 }
 
 func (s *Sandbox) createPayment(req paymentRequest, base string) (paymentBody, *hmacsig.APIError) {
 	switch {
 	case req.OutTradeNo == "" || len(req.OutTradeNo) > 64:
-		return paymentBody{}, invalid("outTradeNo must be 1 to 64 characters")
+		return paymentBody{}, hmacsig.Invalid("outTradeNo must be 1 to 64 characters")
 	case req.Currency != "CNY":
 		return paymentBody{}, hmacsig.Errorf(CodeCurrencyNotSupported, "payments are taken in CNY, not %q", req.Currency)
 	case req.Amount <= 0:
-		return paymentBody{}, invalid("amount must be positive minor units, got %d", req.Amount)
+		return paymentBody{}, hmacsig.Invalid("amount must be positive minor units, got %d", req.Amount)
 	case req.Subject == "":
-		return paymentBody{}, invalid("subject is required")
+		return paymentBody{}, hmacsig.Invalid("subject is required")
 	case req.Scene != "page" && req.Scene != "qr":
-		return paymentBody{}, invalid("scene must be page or qr, got %q", req.Scene)
+		return paymentBody{}, hmacsig.Invalid("scene must be page or qr, got %q", req.Scene)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -491,7 +441,7 @@ func (s *Sandbox) createPayment(req paymentRequest, base string) (paymentBody, *
 		expire = now.Add(DefaultExpiry)
 	}
 	if !expire.After(now) {
-		return paymentBody{}, invalid("expireAt %s is not in the future", expire.Format(time.RFC3339))
+		return paymentBody{}, hmacsig.Invalid("expireAt %s is not in the future", expire.Format(time.RFC3339))
 	}
 	id := hmacsig.NewID("pay_")
 	if s.cfg.PublicURL != "" {
@@ -544,11 +494,11 @@ func (s *Sandbox) closePayment(outTradeNo string) (paymentBody, *hmacsig.APIErro
 func (s *Sandbox) createRefund(req refundRequest) (refundBody, *hmacsig.APIError) {
 	switch {
 	case req.OutRefundNo == "" || len(req.OutRefundNo) > 64:
-		return refundBody{}, invalid("outRefundNo must be 1 to 64 characters")
+		return refundBody{}, hmacsig.Invalid("outRefundNo must be 1 to 64 characters")
 	case req.OutTradeNo == "":
-		return refundBody{}, invalid("outTradeNo is required")
+		return refundBody{}, hmacsig.Invalid("outTradeNo is required")
 	case req.Amount <= 0:
-		return refundBody{}, invalid("amount must be positive minor units, got %d", req.Amount)
+		return refundBody{}, hmacsig.Invalid("amount must be positive minor units, got %d", req.Amount)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -568,7 +518,7 @@ func (s *Sandbox) createRefund(req refundRequest) (refundBody, *hmacsig.APIError
 	case p.body.Status == StatusClosed:
 		return refundBody{}, hmacsig.Errorf(CodePaymentClosed, "payment %s was closed unpaid", req.OutTradeNo)
 	case req.Currency != p.body.Currency:
-		return refundBody{}, invalid("currency %q must be the payment's, %s", req.Currency, p.body.Currency)
+		return refundBody{}, hmacsig.Invalid("currency %q must be the payment's, %s", req.Currency, p.body.Currency)
 	case p.refunded+req.Amount > p.body.Amount:
 		return refundBody{}, hmacsig.Errorf(CodeRefundExceeded, "refunds would total %d of a payment of %d", p.refunded+req.Amount, p.body.Amount)
 	}
@@ -599,11 +549,11 @@ func (s *Sandbox) queryRefund(outRefundNo string) (refundBody, *hmacsig.APIError
 func (s *Sandbox) createPayout(req payoutRequest) (payoutBody, *hmacsig.APIError) {
 	switch {
 	case req.OutPayoutNo == "" || len(req.OutPayoutNo) > 64:
-		return payoutBody{}, invalid("outPayoutNo must be 1 to 64 characters")
+		return payoutBody{}, hmacsig.Invalid("outPayoutNo must be 1 to 64 characters")
 	case req.MerchantID == "":
-		return payoutBody{}, invalid("merchantId is required")
+		return payoutBody{}, hmacsig.Invalid("merchantId is required")
 	case req.Amount <= 0:
-		return payoutBody{}, invalid("amount must be positive minor units, got %d", req.Amount)
+		return payoutBody{}, hmacsig.Invalid("amount must be positive minor units, got %d", req.Amount)
 	case !payoutCurrencies[req.Currency]:
 		return payoutBody{}, hmacsig.Errorf(CodeCurrencyNotSupported, "payouts are not offered in %q", req.Currency)
 	}

@@ -50,15 +50,15 @@ const (
 func (s *Sandbox) declare(req declarationRequest, redeclare bool) (declarationBody, *hmacsig.APIError) {
 	switch {
 	case req.OutRequestNo == "" || len(req.OutRequestNo) > 64:
-		return declarationBody{}, invalid("outRequestNo must be 1 to 64 characters")
+		return declarationBody{}, hmacsig.Invalid("outRequestNo must be 1 to 64 characters")
 	case req.OrderNo == "" || req.OutTradeNo == "":
-		return declarationBody{}, invalid("orderNo and outTradeNo are required")
+		return declarationBody{}, hmacsig.Invalid("orderNo and outTradeNo are required")
 	case strings.TrimSpace(req.Payer.Name) == "" || strings.TrimSpace(req.Payer.IDNumber) == "":
-		return declarationBody{}, invalid("payer.name and payer.idNumber are required")
+		return declarationBody{}, hmacsig.Invalid("payer.name and payer.idNumber are required")
 	case req.CustomsCode == "" || req.MerchantCustomsCode == "":
-		return declarationBody{}, invalid("customsCode and merchantCustomsCode are required")
+		return declarationBody{}, hmacsig.Invalid("customsCode and merchantCustomsCode are required")
 	case req.Currency != "CNY" || req.Amount <= 0:
-		return declarationBody{}, invalid("amount must be positive CNY minor units")
+		return declarationBody{}, hmacsig.Invalid("amount must be positive CNY minor units")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,7 +72,7 @@ func (s *Sandbox) declare(req declarationRequest, redeclare bool) (declarationBo
 	case !exists && redeclare:
 		return declarationBody{}, hmacsig.Errorf(CodeDeclarationNotFound, "no declaration %s to redeclare", req.OutRequestNo)
 	case exists && d.req.OrderNo != req.OrderNo:
-		return declarationBody{}, invalid("a redeclaration keeps the order number %s", d.req.OrderNo)
+		return declarationBody{}, hmacsig.Invalid("a redeclaration keeps the order number %s", d.req.OrderNo)
 	}
 	p, ok := s.payments[req.OutTradeNo]
 	switch {
@@ -81,7 +81,7 @@ func (s *Sandbox) declare(req declarationRequest, redeclare bool) (declarationBo
 	case p.body.PaidAt == nil:
 		return declarationBody{}, hmacsig.Errorf(CodePaymentNotPaid, "payment %s is not paid", req.OutTradeNo)
 	case req.Amount > p.body.Amount:
-		return declarationBody{}, invalid("amount %d exceeds the payment's %d", req.Amount, p.body.Amount)
+		return declarationBody{}, hmacsig.Invalid("amount %d exceeds the payment's %d", req.Amount, p.body.Amount)
 	}
 	now := s.now()
 	if !exists {
@@ -135,27 +135,17 @@ func (s *Sandbox) cancelDeclaration(outRequestNo string) (declarationBody, *hmac
 }
 
 // customsRoutes registers the customs declaration endpoints.
-func (s *Sandbox) customsRoutes(mux *http.ServeMux, ep func(hmacsig.Handler) http.HandlerFunc) {
-	decode := func(redeclare bool) hmacsig.Handler {
-		return func(w http.ResponseWriter, r *http.Request, body []byte) {
-			var req declarationRequest
-			if err := hmacsig.DecodeJSON(body, &req); err != nil {
-				s.fail(w, r, invalid("%v", err))
-				return
-			}
-			if redeclare && req.OutRequestNo != r.PathValue("outRequestNo") {
-				s.fail(w, r, invalid("outRequestNo %q must match the path", req.OutRequestNo))
-				return
-			}
-			s.reply(w, r)(s.declare(req, redeclare))
-		}
-	}
-	mux.HandleFunc("POST /psp/v1/customs/declarations", ep(decode(false)))
-	mux.HandleFunc("POST /psp/v1/customs/declarations/{outRequestNo}/redeclare", ep(decode(true)))
-	mux.HandleFunc("GET /psp/v1/customs/declarations/{outRequestNo}", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.queryDeclaration(r.PathValue("outRequestNo")))
+func (s *Sandbox) customsRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /psp/v1/customs/declarations", hmacsig.JSON(s.svc, func(req declarationRequest) (declarationBody, *hmacsig.APIError) {
+		return s.declare(req, false)
 	}))
-	mux.HandleFunc("POST /psp/v1/customs/declarations/{outRequestNo}/cancel", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.cancelDeclaration(r.PathValue("outRequestNo")))
-	}))
+	mux.HandleFunc("POST /psp/v1/customs/declarations/{outRequestNo}/redeclare", hmacsig.WithBody(s.svc,
+		func(r *http.Request, req declarationRequest) (declarationBody, *hmacsig.APIError) {
+			if req.OutRequestNo != r.PathValue("outRequestNo") {
+				return declarationBody{}, hmacsig.Invalid("outRequestNo %q must match the path", req.OutRequestNo)
+			}
+			return s.declare(req, true)
+		}))
+	mux.HandleFunc("GET /psp/v1/customs/declarations/{outRequestNo}", hmacsig.ByPath(s.svc, "outRequestNo", s.queryDeclaration))
+	mux.HandleFunc("POST /psp/v1/customs/declarations/{outRequestNo}/cancel", hmacsig.ByPath(s.svc, "outRequestNo", s.cancelDeclaration))
 }

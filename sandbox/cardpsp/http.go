@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 
 	"github.com/xhspay/xhspay/sandbox/internal/hmacsig"
@@ -13,7 +14,7 @@ import (
 // Error codes of the card PSP API, answered as {"code","message"}.
 const (
 	// CodeInvalidRequest is a malformed or invalid request.
-	CodeInvalidRequest = "INVALID_REQUEST"
+	CodeInvalidRequest = hmacsig.CodeInvalidRequest
 	// CodeKeyUnknown is an unknown X-Xhs-Key-Id.
 	CodeKeyUnknown = hmacsig.CodeKeyUnknown
 	// CodeSignatureInvalid is a missing or wrong signature.
@@ -21,7 +22,17 @@ const (
 	// CodeTimestampExpired is a timestamp more than five minutes off.
 	CodeTimestampExpired = hmacsig.CodeTimestampExpired
 	// CodeRouteNotFound is a request to no endpoint.
-	CodeRouteNotFound = "ROUTE_NOT_FOUND"
+	CodeRouteNotFound = hmacsig.CodeRouteNotFound
+	// CodeRateLimited is a frequency limit.
+	CodeRateLimited = hmacsig.CodeRateLimited
+	// CodeSystemError is an internal failure.
+	CodeSystemError = hmacsig.CodeSystemError
+	// CodeServiceUnavailable is a maintenance window or overload.
+	CodeServiceUnavailable = hmacsig.CodeServiceUnavailable
+)
+
+// Error codes of the card PSP API beyond those every HMAC provider answers with.
+const (
 	// CodeCurrencyNotSupported is a payment not in CNY or a payout in a currency not offered.
 	CodeCurrencyNotSupported = "CURRENCY_NOT_SUPPORTED"
 	// CodePaymentNotFound means no such payment.
@@ -48,20 +59,10 @@ const (
 	CodeDeclarationNotFound = "DECLARATION_NOT_FOUND"
 	// CodeDuplicateOutRequestNo means the outRequestNo was used with different content.
 	CodeDuplicateOutRequestNo = "DUPLICATE_OUT_REQUEST_NO"
-	// CodeRateLimited is a frequency limit.
-	CodeRateLimited = "RATE_LIMITED"
-	// CodeSystemError is an internal failure.
-	CodeSystemError = "SYSTEM_ERROR"
-	// CodeServiceUnavailable is a maintenance window or overload.
-	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
 
-var codes = map[string]int{
-	CodeInvalidRequest:        http.StatusBadRequest,
-	CodeKeyUnknown:            http.StatusUnauthorized,
-	CodeSignatureInvalid:      http.StatusUnauthorized,
-	CodeTimestampExpired:      http.StatusUnauthorized,
-	CodeRouteNotFound:         http.StatusNotFound,
+// codes maps every error code to its HTTP status.
+var codes = hmacsig.WithCommonCodes(hmacsig.Codes{
 	CodeCurrencyNotSupported:  http.StatusUnprocessableEntity,
 	CodePaymentNotFound:       http.StatusNotFound,
 	CodeRefundNotFound:        http.StatusNotFound,
@@ -75,69 +76,24 @@ var codes = map[string]int{
 	CodeRefundExceeded:        http.StatusUnprocessableEntity,
 	CodeDeclarationNotFound:   http.StatusNotFound,
 	CodeDuplicateOutRequestNo: http.StatusConflict,
-	CodeRateLimited:           http.StatusTooManyRequests,
-	CodeSystemError:           http.StatusInternalServerError,
-	CodeServiceUnavailable:    http.StatusServiceUnavailable,
-}
+})
 
 // Codes returns every error code of the API with its HTTP status.
-func Codes() map[string]int {
-	out := make(map[string]int, len(codes))
-	for k, v := range codes {
-		out[k] = v
-	}
-	return out
-}
-
-func statusOf(code string) (int, bool) {
-	s, ok := codes[code]
-	return s, ok
-}
+func Codes() map[string]int { return maps.Clone(codes) }
 
 // Handler serves the signed API, the hosted checkout and the control endpoints.
 func (s *Sandbox) Handler() http.Handler {
-	mux := http.NewServeMux()
-	ep := func(h hmacsig.Handler) http.HandlerFunc { return s.signer.Endpoint(s.cfg.Faults, statusOf, h) }
-	mux.HandleFunc("POST /psp/v1/payments", ep(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req paymentRequest
-		if err := hmacsig.DecodeJSON(body, &req); err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
-		}
-		s.reply(w, r)(s.createPayment(req, baseURL(r)))
+	mux := s.svc.NewMux()
+	mux.HandleFunc("POST /psp/v1/payments", hmacsig.WithBody(s.svc, func(r *http.Request, req paymentRequest) (paymentBody, *hmacsig.APIError) {
+		return s.createPayment(req, baseURL(r))
 	}))
-	mux.HandleFunc("GET /psp/v1/payments/{outTradeNo}", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.queryPayment(r.PathValue("outTradeNo")))
-	}))
-	mux.HandleFunc("POST /psp/v1/payments/{outTradeNo}/close", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.closePayment(r.PathValue("outTradeNo")))
-	}))
-	mux.HandleFunc("POST /psp/v1/refunds", ep(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req refundRequest
-		if err := hmacsig.DecodeJSON(body, &req); err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
-		}
-		s.reply(w, r)(s.createRefund(req))
-	}))
-	mux.HandleFunc("GET /psp/v1/refunds/{outRefundNo}", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.queryRefund(r.PathValue("outRefundNo")))
-	}))
-	mux.HandleFunc("POST /psp/v1/payouts", ep(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req payoutRequest
-		if err := hmacsig.DecodeJSON(body, &req); err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
-		}
-		s.reply(w, r)(s.createPayout(req))
-	}))
-	mux.HandleFunc("GET /psp/v1/payouts/{outPayoutNo}", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.queryPayout(r.PathValue("outPayoutNo")))
-	}))
-	s.customsRoutes(mux, ep)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, hmacsig.Errorf(CodeRouteNotFound, "%s %s is not an endpoint", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("GET /psp/v1/payments/{outTradeNo}", hmacsig.ByPath(s.svc, "outTradeNo", s.queryPayment))
+	mux.HandleFunc("POST /psp/v1/payments/{outTradeNo}/close", hmacsig.ByPath(s.svc, "outTradeNo", s.closePayment))
+	mux.HandleFunc("POST /psp/v1/refunds", hmacsig.JSON(s.svc, s.createRefund))
+	mux.HandleFunc("GET /psp/v1/refunds/{outRefundNo}", hmacsig.ByPath(s.svc, "outRefundNo", s.queryRefund))
+	mux.HandleFunc("POST /psp/v1/payouts", hmacsig.JSON(s.svc, s.createPayout))
+	mux.HandleFunc("GET /psp/v1/payouts/{outPayoutNo}", hmacsig.ByPath(s.svc, "outPayoutNo", s.queryPayout))
+	s.customsRoutes(mux)
 
 	mux.HandleFunc("GET /checkout/{paymentId}", s.serveCheckout)
 	mux.HandleFunc("POST /checkout/{paymentId}", s.serveCheckout)
@@ -146,7 +102,7 @@ func (s *Sandbox) Handler() http.Handler {
 			OutTradeNo string `json:"outTradeNo"`
 			BuyerPayment
 		}
-		if err := decodeControl(w, r, &req); err != nil {
+		if err := hmacsig.DecodeControl(w, r, &req); err != nil {
 			controlError(w, http.StatusBadRequest, CodeInvalidRequest, err)
 			return
 		}
@@ -162,7 +118,7 @@ func (s *Sandbox) Handler() http.Handler {
 			Reason string `json:"reason"`
 		}
 		if r.ContentLength != 0 {
-			if err := decodeControl(w, r, &req); err != nil {
+			if err := hmacsig.DecodeControl(w, r, &req); err != nil {
 				controlError(w, http.StatusBadRequest, CodeInvalidRequest, err)
 				return
 			}
@@ -176,17 +132,7 @@ func (s *Sandbox) Handler() http.Handler {
 			controlError(w, http.StatusConflict, "PAYOUT_NOT_PROCESSING", err)
 		}
 	})
-	mux.Handle("/sandbox/faults", s.cfg.Faults.Handler())
 	return mux
-}
-
-// reply answers a signed call with its result or its error.
-func (s *Sandbox) reply(w http.ResponseWriter, r *http.Request) func(any, *hmacsig.APIError) {
-	return s.signer.Replier(w, r, statusOf)
-}
-
-func (s *Sandbox) fail(w http.ResponseWriter, r *http.Request, err *hmacsig.APIError) {
-	s.signer.Fail(w, r, statusOf, err)
 }
 
 // payFailure maps a scripted-buyer error to a control answer.
@@ -204,15 +150,6 @@ func payFailure(err error) (int, string) {
 		return http.StatusBadRequest, "INVALID_CARD"
 	}
 	return http.StatusInternalServerError, CodeSystemError
-}
-
-func decodeControl(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON body: %w", err)
-	}
-	return nil
 }
 
 func controlError(w http.ResponseWriter, status int, code string, err error) {

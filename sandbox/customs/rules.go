@@ -1,9 +1,8 @@
 package customs
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -14,7 +13,7 @@ import (
 // Error codes of the customs API, answered as {"code","message"}.
 const (
 	// CodeInvalidRequest is a malformed or invalid request.
-	CodeInvalidRequest = "INVALID_REQUEST"
+	CodeInvalidRequest = hmacsig.CodeInvalidRequest
 	// CodeKeyUnknown is an unknown X-Xhs-Key-Id.
 	CodeKeyUnknown = hmacsig.CodeKeyUnknown
 	// CodeSignatureInvalid is a missing or wrong signature.
@@ -22,7 +21,17 @@ const (
 	// CodeTimestampExpired is a timestamp more than five minutes off.
 	CodeTimestampExpired = hmacsig.CodeTimestampExpired
 	// CodeRouteNotFound is a request to no endpoint.
-	CodeRouteNotFound = "ROUTE_NOT_FOUND"
+	CodeRouteNotFound = hmacsig.CodeRouteNotFound
+	// CodeRateLimited is a frequency limit.
+	CodeRateLimited = hmacsig.CodeRateLimited
+	// CodeSystemError is an internal failure.
+	CodeSystemError = hmacsig.CodeSystemError
+	// CodeServiceUnavailable is a maintenance window or overload.
+	CodeServiceUnavailable = hmacsig.CodeServiceUnavailable
+)
+
+// Error codes of the customs API beyond those every HMAC provider answers with.
+const (
 	// CodeManifestNotFound means no manifest was filed for the order.
 	CodeManifestNotFound = "MANIFEST_NOT_FOUND"
 	// CodeReturnNotFound means no such return.
@@ -37,21 +46,10 @@ const (
 	CodeOrderNotReleased = "ORDER_NOT_RELEASED"
 	// CodeReturnItemsInvalid means returned items are not on the order or exceed what is left.
 	CodeReturnItemsInvalid = "RETURN_ITEMS_INVALID"
-	// CodeRateLimited is a frequency limit.
-	CodeRateLimited = "RATE_LIMITED"
-	// CodeSystemError is an internal failure.
-	CodeSystemError = "SYSTEM_ERROR"
-	// CodeServiceUnavailable is a maintenance window or overload.
-	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
 
 // codes maps every error code to its HTTP status.
-var codes = map[string]int{
-	CodeInvalidRequest:       http.StatusBadRequest,
-	CodeKeyUnknown:           http.StatusUnauthorized,
-	CodeSignatureInvalid:     http.StatusUnauthorized,
-	CodeTimestampExpired:     http.StatusUnauthorized,
-	CodeRouteNotFound:        http.StatusNotFound,
+var codes = hmacsig.WithCommonCodes(hmacsig.Codes{
 	CodeManifestNotFound:     http.StatusNotFound,
 	CodeReturnNotFound:       http.StatusNotFound,
 	CodeDuplicateOrderNo:     http.StatusConflict,
@@ -59,27 +57,10 @@ var codes = map[string]int{
 	CodeAlreadyReleased:      http.StatusConflict,
 	CodeOrderNotReleased:     http.StatusConflict,
 	CodeReturnItemsInvalid:   http.StatusUnprocessableEntity,
-	CodeRateLimited:          http.StatusTooManyRequests,
-	CodeSystemError:          http.StatusInternalServerError,
-	CodeServiceUnavailable:   http.StatusServiceUnavailable,
-}
+})
 
 // Codes returns every error code of the API with its HTTP status.
-func Codes() map[string]int {
-	out := make(map[string]int, len(codes))
-	for k, v := range codes {
-		out[k] = v
-	}
-	return out
-}
-
-func statusOf(code string) (int, bool) {
-	s, ok := codes[code]
-	if !ok {
-		return http.StatusInternalServerError, false
-	}
-	return s, true
-}
+func Codes() map[string]int { return maps.Clone(codes) }
 
 // needsRegistration reports whether goods of a CBEC category need a
 // registration or filing number; unknown categories do not.
@@ -117,13 +98,4 @@ func yuan(fen int64) string {
 		sign, fen = "-", -fen
 	}
 	return fmt.Sprintf("RMB %s%d.%02d", sign, fen/100, fen%100)
-}
-
-func jsonDecode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON body: %w", err)
-	}
-	return nil
 }

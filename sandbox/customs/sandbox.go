@@ -283,13 +283,12 @@ type ret struct {
 
 // Sandbox is the customs sandbox. It implements Sink.
 type Sandbox struct {
-	cfg      Config
-	signer   hmacsig.Signer
-	notifier *hmacsig.Notifier
-	log      *slog.Logger
-	now      func() time.Time
-	delay    time.Duration
-	timeout  time.Duration
+	cfg     Config
+	svc     *hmacsig.Service
+	log     *slog.Logger
+	now     func() time.Time
+	delay   time.Duration
+	timeout time.Duration
 
 	mu       sync.Mutex
 	orders   map[string]*order
@@ -298,82 +297,39 @@ type Sandbox struct {
 	returns  map[string]*ret
 	pending  map[string]*order
 	inFlight map[string]*ret
-
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
 }
 
 var _ Sink = (*Sandbox)(nil)
 
 // New starts a customs sandbox and its background sweeper; Close stops them.
 func New(cfg Config) (*Sandbox, error) {
-	if cfg.KeyID == "" || cfg.Secret == "" {
-		return nil, errors.New("customs sandbox: KeyID and Secret are required")
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.SweepInterval <= 0 {
-		cfg.SweepInterval = 50 * time.Millisecond
+	svc, err := hmacsig.New(hmacsig.Config{
+		Name: "customs", KeyID: cfg.KeyID, Secret: cfg.Secret, Codes: codes,
+		Faults: cfg.Faults, Logger: cfg.Logger, Now: cfg.Now, NotifyClient: cfg.NotifyClient,
+	})
+	if err != nil {
+		return nil, err
 	}
 	s := &Sandbox{
 		cfg:      cfg,
-		signer:   hmacsig.Signer{KeyID: cfg.KeyID, Secret: cfg.Secret},
-		log:      cfg.Logger.With("sandbox", "customs"),
-		now:      cfg.Now,
-		delay:    orDefault(cfg.ClearanceDelay, DefaultClearanceDelay),
-		timeout:  orDefault(cfg.PaymentRecordTimeout, DefaultPaymentRecordTimeout),
+		svc:      svc,
+		log:      svc.Log,
+		now:      svc.Now,
+		delay:    hmacsig.OrDefault(cfg.ClearanceDelay, DefaultClearanceDelay),
+		timeout:  hmacsig.OrDefault(cfg.PaymentRecordTimeout, DefaultPaymentRecordTimeout),
 		orders:   map[string]*order{},
 		byBuyer:  map[string][]*order{},
 		records:  map[string]paymentRecord{},
 		returns:  map[string]*ret{},
 		pending:  map[string]*order{},
 		inFlight: map[string]*ret{},
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
-	s.notifier = hmacsig.NewNotifier(s.signer, cfg.NotifyClient, cfg.Faults, s.log)
-	go s.sweepLoop()
+	svc.StartSweeper(cfg.SweepInterval, s.Sweep)
 	return s, nil
 }
 
-// orDefault maps a configured duration: zero to def, negative to zero.
-func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < 0:
-		return 0
-	}
-	return d
-}
-
 // Close stops the sweeper and pending notification retries.
-func (s *Sandbox) Close() {
-	s.once.Do(func() {
-		close(s.stop)
-		<-s.done
-		s.notifier.Close()
-	})
-}
-
-func (s *Sandbox) sweepLoop() {
-	defer close(s.done)
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.Sweep()
-		}
-	}
-}
+func (s *Sandbox) Close() { s.svc.Close() }
 
 // Sweep decides every order and return whose time has come by the business
 // clock. The background sweeper calls it; tests on a fake clock may too.
@@ -518,11 +474,8 @@ func (s *Sandbox) decideReturn(rt *ret, status, code, reason string, now time.Ti
 }
 
 func (s *Sandbox) notify(n notification) {
-	if s.cfg.NotifyURL == "" {
-		return
-	}
 	n.ID = hmacsig.NewID("ntf_")
-	s.notifier.Send(s.cfg.NotifyURL, n)
+	s.svc.Notify(s.cfg.NotifyURL, n)
 }
 
 func (o *order) view() clearanceBody {
@@ -548,10 +501,6 @@ func (rt *ret) view() returnBody {
 		v.DecidedAt = &t
 	}
 	return v
-}
-
-func invalid(format string, args ...any) *hmacsig.APIError {
-	return hmacsig.Errorf(CodeInvalidRequest, format, args...)
 }
 
 // submitManifest files or re-files an order record.
@@ -602,36 +551,36 @@ func without(os []*order, o *order) []*order {
 func validateManifest(m manifestBody) *hmacsig.APIError {
 	switch {
 	case m.OrderNo == "" || len(m.OrderNo) > 64:
-		return invalid("orderNo must be 1 to 64 characters")
+		return hmacsig.Invalid("orderNo must be 1 to 64 characters")
 	case strings.TrimSpace(m.Buyer.Name) == "":
-		return invalid("buyer.name is required")
+		return hmacsig.Invalid("buyer.name is required")
 	case !validIDNumber(m.Buyer.IDNumber):
-		return invalid("buyer.idNumber must be 17 digits and a digit or X")
+		return hmacsig.Invalid("buyer.idNumber must be 17 digits and a digit or X")
 	case m.Currency != "CNY":
-		return invalid("currency must be CNY, got %q", m.Currency)
+		return hmacsig.Invalid("currency must be CNY, got %q", m.Currency)
 	case len(m.Items) == 0:
-		return invalid("items must not be empty")
+		return hmacsig.Invalid("items must not be empty")
 	case m.GoodsFen < 0 || m.FreightFen < 0 || m.TaxFen < 0:
-		return invalid("goodsFen, freightFen and taxFen must not be negative")
+		return hmacsig.Invalid("goodsFen, freightFen and taxFen must not be negative")
 	case m.CustomsCode == "":
-		return invalid("customsCode is required")
+		return hmacsig.Invalid("customsCode is required")
 	case m.PlatformCode == "":
-		return invalid("platformCode is required")
+		return hmacsig.Invalid("platformCode is required")
 	}
 	var sum int64
 	for i, it := range m.Items {
 		switch {
 		case it.SKU == "":
-			return invalid("items[%d].sku is required", i)
+			return hmacsig.Invalid("items[%d].sku is required", i)
 		case it.Quantity <= 0:
-			return invalid("items[%d].quantity must be positive", i)
+			return hmacsig.Invalid("items[%d].quantity must be positive", i)
 		case it.UnitPriceFen < 0:
-			return invalid("items[%d].unitPriceFen must not be negative", i)
+			return hmacsig.Invalid("items[%d].unitPriceFen must not be negative", i)
 		}
 		sum += int64(it.Quantity) * it.UnitPriceFen
 	}
 	if sum != m.GoodsFen {
-		return invalid("goodsFen %d must equal the sum of the items, %d", m.GoodsFen, sum)
+		return hmacsig.Invalid("goodsFen %d must equal the sum of the items, %d", m.GoodsFen, sum)
 	}
 	return nil
 }
@@ -671,13 +620,13 @@ func (s *Sandbox) cancel(orderNo string) (clearanceBody, *hmacsig.APIError) {
 func (s *Sandbox) fileReturn(req returnRequest) (returnBody, *hmacsig.APIError) {
 	switch {
 	case req.OutReturnNo == "" || len(req.OutReturnNo) > 64:
-		return returnBody{}, invalid("outReturnNo must be 1 to 64 characters")
+		return returnBody{}, hmacsig.Invalid("outReturnNo must be 1 to 64 characters")
 	case req.OrderNo == "":
-		return returnBody{}, invalid("orderNo is required")
+		return returnBody{}, hmacsig.Invalid("orderNo is required")
 	case req.TrackingNo == "":
-		return returnBody{}, invalid("trackingNo is required")
+		return returnBody{}, hmacsig.Invalid("trackingNo is required")
 	case len(req.Items) == 0:
-		return returnBody{}, invalid("items must not be empty")
+		return returnBody{}, hmacsig.Invalid("items must not be empty")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -828,36 +777,12 @@ func (s *Sandbox) DecideReturn(outReturnNo, status, reason string) error {
 
 // Handler serves the signed API and the control endpoints.
 func (s *Sandbox) Handler() http.Handler {
-	mux := http.NewServeMux()
-	ep := func(h hmacsig.Handler) http.HandlerFunc { return s.signer.Endpoint(s.cfg.Faults, statusOf, h) }
-	mux.HandleFunc("POST /customs/v1/manifests", ep(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var m manifestBody
-		if err := hmacsig.DecodeJSON(body, &m); err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
-		}
-		s.reply(w, r)(s.submitManifest(m))
-	}))
-	mux.HandleFunc("GET /customs/v1/manifests/{orderNo}/clearance", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.clearance(r.PathValue("orderNo")))
-	}))
-	mux.HandleFunc("POST /customs/v1/manifests/{orderNo}/cancel", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.cancel(r.PathValue("orderNo")))
-	}))
-	mux.HandleFunc("POST /customs/v1/returns", ep(func(w http.ResponseWriter, r *http.Request, body []byte) {
-		var req returnRequest
-		if err := hmacsig.DecodeJSON(body, &req); err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
-		}
-		s.reply(w, r)(s.fileReturn(req))
-	}))
-	mux.HandleFunc("GET /customs/v1/returns/{outReturnNo}", ep(func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		s.reply(w, r)(s.queryReturn(r.PathValue("outReturnNo")))
-	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, hmacsig.Errorf(CodeRouteNotFound, "%s %s is not an endpoint", r.Method, r.URL.Path))
-	})
+	mux := s.svc.NewMux()
+	mux.HandleFunc("POST /customs/v1/manifests", hmacsig.JSON(s.svc, s.submitManifest))
+	mux.HandleFunc("GET /customs/v1/manifests/{orderNo}/clearance", hmacsig.ByPath(s.svc, "orderNo", s.clearance))
+	mux.HandleFunc("POST /customs/v1/manifests/{orderNo}/cancel", hmacsig.ByPath(s.svc, "orderNo", s.cancel))
+	mux.HandleFunc("POST /customs/v1/returns", hmacsig.JSON(s.svc, s.fileReturn))
+	mux.HandleFunc("GET /customs/v1/returns/{outReturnNo}", hmacsig.ByPath(s.svc, "outReturnNo", s.queryReturn))
 
 	mux.HandleFunc("POST /sandbox/manifests/{orderNo}/decide", func(w http.ResponseWriter, r *http.Request) {
 		var d struct{ Status, Code, Reason string }
@@ -888,22 +813,11 @@ func (s *Sandbox) Handler() http.Handler {
 		s.ReceivePaymentRecord(rec)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.Handle("/sandbox/faults", s.cfg.Faults.Handler())
 	return mux
 }
 
-// reply answers a signed call with its result or its error.
-func (s *Sandbox) reply(w http.ResponseWriter, r *http.Request) func(any, *hmacsig.APIError) {
-	return s.signer.Replier(w, r, statusOf)
-}
-
-func (s *Sandbox) fail(w http.ResponseWriter, r *http.Request, err *hmacsig.APIError) {
-	s.signer.Fail(w, r, statusOf, err)
-}
-
 func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
-	body := http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := jsonDecode(body, v); err != nil {
+	if err := hmacsig.DecodeControl(w, r, v); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return false
 	}

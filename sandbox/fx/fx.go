@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ const Places = 8
 // Error codes of the FX API.
 const (
 	// CodeInvalidRequest is a malformed request.
-	CodeInvalidRequest = "INVALID_REQUEST"
+	CodeInvalidRequest = hmacsig.CodeInvalidRequest
 	// CodeKeyUnknown is an unknown X-Xhs-Key-Id.
 	CodeKeyUnknown = hmacsig.CodeKeyUnknown
 	// CodeSignatureInvalid is a missing or wrong signature.
@@ -75,45 +76,31 @@ const (
 	// CodeTimestampExpired is a timestamp more than five minutes off.
 	CodeTimestampExpired = hmacsig.CodeTimestampExpired
 	// CodeRouteNotFound is a request to no endpoint.
-	CodeRouteNotFound = "ROUTE_NOT_FOUND"
+	CodeRouteNotFound = hmacsig.CodeRouteNotFound
+	// CodeRateLimited is a frequency limit.
+	CodeRateLimited = hmacsig.CodeRateLimited
+	// CodeSystemError is an internal failure.
+	CodeSystemError = hmacsig.CodeSystemError
+	// CodeServiceUnavailable is a maintenance window or overload.
+	CodeServiceUnavailable = hmacsig.CodeServiceUnavailable
+)
+
+// Error codes of the FX API beyond those every HMAC provider answers with.
+const (
 	// CodePairNotSupported is a pair the feed does not quote.
 	CodePairNotSupported = "PAIR_NOT_SUPPORTED"
 	// CodeRateNotAvailable is a time the feed has no rate for yet.
 	CodeRateNotAvailable = "RATE_NOT_AVAILABLE"
-	// CodeRateLimited is a frequency limit.
-	CodeRateLimited = "RATE_LIMITED"
-	// CodeSystemError is an internal failure.
-	CodeSystemError = "SYSTEM_ERROR"
-	// CodeServiceUnavailable is a maintenance window or overload.
-	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
 
-var codes = map[string]int{
-	CodeInvalidRequest:     http.StatusBadRequest,
-	CodeKeyUnknown:         http.StatusUnauthorized,
-	CodeSignatureInvalid:   http.StatusUnauthorized,
-	CodeTimestampExpired:   http.StatusUnauthorized,
-	CodeRouteNotFound:      http.StatusNotFound,
-	CodePairNotSupported:   http.StatusUnprocessableEntity,
-	CodeRateNotAvailable:   http.StatusUnprocessableEntity,
-	CodeRateLimited:        http.StatusTooManyRequests,
-	CodeSystemError:        http.StatusInternalServerError,
-	CodeServiceUnavailable: http.StatusServiceUnavailable,
-}
+// codes maps every error code to its HTTP status.
+var codes = hmacsig.WithCommonCodes(hmacsig.Codes{
+	CodePairNotSupported: http.StatusUnprocessableEntity,
+	CodeRateNotAvailable: http.StatusUnprocessableEntity,
+})
 
 // Codes returns every error code of the API with its HTTP status.
-func Codes() map[string]int {
-	out := make(map[string]int, len(codes))
-	for k, v := range codes {
-		out[k] = v
-	}
-	return out
-}
-
-func statusOf(code string) (int, bool) {
-	s, ok := codes[code]
-	return s, ok
-}
+func Codes() map[string]int { return maps.Clone(codes) }
 
 // baseRates are units of each currency per CNY around which rates drift.
 var baseRates = map[string]decimal.Decimal{
@@ -155,30 +142,27 @@ type Config struct {
 
 // Sandbox is the FX rate feed sandbox.
 type Sandbox struct {
-	cfg    Config
-	signer hmacsig.Signer
-	log    *slog.Logger
+	cfg Config
+	svc *hmacsig.Service
 }
 
 // New returns an FX sandbox.
 func New(cfg Config) (*Sandbox, error) {
-	if cfg.KeyID == "" || cfg.Secret == "" {
-		return nil, errors.New("fx sandbox: KeyID and Secret are required")
+	svc, err := hmacsig.New(hmacsig.Config{
+		Name: "fx", KeyID: cfg.KeyID, Secret: cfg.Secret, Codes: codes,
+		Faults: cfg.Faults, Logger: cfg.Logger, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Bucket <= 0 {
 		cfg.Bucket = DefaultBucket
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Sandbox{cfg: cfg, signer: hmacsig.Signer{KeyID: cfg.KeyID, Secret: cfg.Secret}, log: cfg.Logger.With("sandbox", "fx")}, nil
+	return &Sandbox{cfg: cfg, svc: svc}, nil
 }
 
-// Close releases nothing; it exists so that every sandbox closes alike.
-func (s *Sandbox) Close() {}
+// Close releases the sandbox; it exists so that every sandbox closes alike.
+func (s *Sandbox) Close() { s.svc.Close() }
 
 // Currencies returns the currencies quoted against CNY.
 func Currencies() []string {
@@ -189,7 +173,7 @@ func Currencies() []string {
 // start of the bucket that rate belongs to. One side must be CNY.
 func (s *Sandbox) Rate(base, counter string, at time.Time) (decimal.Decimal, time.Time, error) {
 	base, counter = strings.ToUpper(base), strings.ToUpper(counter)
-	if at.After(s.cfg.Now().Add(maxAhead)) {
+	if at.After(s.svc.Now().Add(maxAhead)) {
 		return decimal.Decimal{}, time.Time{}, fmt.Errorf("%w: %s is more than %s ahead", ErrRateNotAvailable, at.Format(time.RFC3339), maxAhead)
 	}
 	bucket := at.UTC().Truncate(s.cfg.Bucket)
@@ -234,45 +218,37 @@ type quoteBody struct {
 
 // Handler serves the signed API and the fault control endpoint.
 func (s *Sandbox) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /fx/v1/quote", s.signer.Endpoint(s.cfg.Faults, statusOf, s.quote))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.signer.WriteError(w, r, http.StatusNotFound, CodeRouteNotFound, r.Method+" "+r.URL.Path+" is not an endpoint")
-	})
-	mux.Handle("/sandbox/faults", s.cfg.Faults.Handler())
+	mux := s.svc.NewMux()
+	mux.HandleFunc("GET /fx/v1/quote", hmacsig.Call(s.svc, s.quote))
 	return mux
 }
 
-func (s *Sandbox) quote(w http.ResponseWriter, r *http.Request, _ []byte) {
+// quote answers GET /fx/v1/quote.
+func (s *Sandbox) quote(r *http.Request) (quoteBody, *hmacsig.APIError) {
 	q := r.URL.Query()
 	base, counter := q.Get("base"), q.Get("counter")
 	if base == "" || counter == "" {
-		s.signer.WriteError(w, r, http.StatusBadRequest, CodeInvalidRequest, "query parameters base and counter are required")
-		return
+		return quoteBody{}, hmacsig.Invalid("query parameters base and counter are required")
 	}
-	at := s.cfg.Now()
+	at := s.svc.Now()
 	if v := q.Get("at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			s.signer.WriteError(w, r, http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("at %q must be RFC 3339", v))
-			return
+			return quoteBody{}, hmacsig.Invalid("at %q must be RFC 3339", v)
 		}
 		at = t
 	}
 	rate, bucket, err := s.Rate(base, counter, at)
 	switch {
 	case errors.Is(err, ErrPairNotSupported):
-		s.signer.WriteError(w, r, codes[CodePairNotSupported], CodePairNotSupported, err.Error())
-		return
+		return quoteBody{}, hmacsig.Errorf(CodePairNotSupported, "%s", err)
 	case errors.Is(err, ErrRateNotAvailable):
-		s.signer.WriteError(w, r, codes[CodeRateNotAvailable], CodeRateNotAvailable, err.Error())
-		return
+		return quoteBody{}, hmacsig.Errorf(CodeRateNotAvailable, "%s", err)
 	case err != nil:
-		s.signer.WriteError(w, r, http.StatusInternalServerError, CodeSystemError, err.Error())
-		return
+		return quoteBody{}, hmacsig.Errorf(CodeSystemError, "%s", err)
 	}
-	s.signer.WriteJSON(w, r, http.StatusOK, quoteBody{
+	return quoteBody{
 		Base: strings.ToUpper(base), Counter: strings.ToUpper(counter),
 		Rate: rate.StringFixed(Places), At: bucket, Source: Source,
-	})
+	}, nil
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -104,9 +105,24 @@ func mustHex(s string) []byte {
 // Classifier maps a provider error code and HTTP status to an error type.
 type Classifier func(status int, code string) providers.ErrorType
 
+// Config is what every HMAC adapter is configured with; the adapters' own
+// Config types are defined on it.
+type Config struct {
+	// BaseURL is the provider's API base URL (required).
+	BaseURL string
+	// KeyID and Secret are the shared HMAC credentials (required).
+	KeyID, Secret string
+	// HTTPClient sends requests; nil uses a client with a 15-second timeout.
+	HTTPClient *http.Client
+	// Now is the signing clock; nil is time.Now.
+	Now func() time.Time
+	// Logger logs; nil uses slog.Default().
+	Logger *slog.Logger
+}
+
 // Client sends signed JSON requests to one provider and verifies its answers.
 type Client struct {
-	// Provider names the provider in errors ("customs", "card", "fx").
+	// Provider names the provider in errors and logs ("customs", "card", "fx").
 	Provider string
 	// BaseURL is the provider's base URL; request paths are appended to its path.
 	BaseURL *url.URL
@@ -118,6 +134,8 @@ type Client struct {
 	Now func() time.Time
 	// Classify types the provider's error codes.
 	Classify Classifier
+	// Log is the adapter's logger, tagged with the provider.
+	Log *slog.Logger
 }
 
 // errorBody is the provider's error answer.
@@ -203,52 +221,117 @@ func (c *Client) fail(op string, t providers.ErrorType, code, msg string, err er
 	return providers.NewError(c.Provider, op, t, code, msg, err)
 }
 
-// ReadNotification reads and verifies a signed notification request and
-// returns its body; a forged, stale or unsigned one fails with a
-// providers.Error of type ErrTypeSignature.
-func ReadNotification(provider string, r *http.Request, keyID, secret string, now time.Time) ([]byte, error) {
+// Envelope is what every notification carries beside its payload.
+type Envelope struct {
+	// ID is the provider's notification id, for duplicate detection.
+	ID string `json:"id"`
+	// Type says what the notification reports.
+	Type string `json:"type"`
+	// CreatedAt is when the provider says it sent it.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ReadNotification reads and verifies a signed notification request, decodes
+// its body into v and returns its envelope. A forged, stale or unsigned one
+// fails with a providers.Error of type ErrTypeSignature; one that is not a
+// POST, cannot be read or decoded, or has no id with ErrTypeInvalidRequest.
+// A request that cannot be read or verified is logged as refused.
+func (c *Client) ReadNotification(ctx context.Context, r *http.Request, v any) (Envelope, error) {
+	body, err := c.readNotification(r)
+	if err != nil {
+		c.Log.WarnContext(ctx, "notification refused", "error", err)
+		return Envelope{}, err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return Envelope{}, c.BadNotification("decode notification", err)
+	}
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Envelope{}, c.BadNotification("decode notification", err)
+	}
+	if env.ID == "" {
+		return Envelope{}, c.BadNotification("notification has no id", nil)
+	}
+	return env, nil
+}
+
+// readNotification reads a notification request and verifies its signature.
+func (c *Client) readNotification(r *http.Request) ([]byte, error) {
 	if r.Method != http.MethodPost {
-		return nil, providers.NewError(provider, "notify", providers.ErrTypeInvalidRequest, "", "notification must be a POST, got "+r.Method, nil)
+		return nil, c.BadNotification("notification must be a POST, got "+r.Method, nil)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
-		return nil, providers.NewError(provider, "notify", providers.ErrTypeInvalidRequest, "", "read notification", err)
+		return nil, c.BadNotification("read notification", err)
 	}
 	// RequestURI is the target as received, unchanged by prefix-stripping routers.
 	target := r.RequestURI
 	if target == "" {
 		target = r.URL.RequestURI()
 	}
-	if err := Verify(keyID, secret, r.Header, http.MethodPost, target, body, now); err != nil {
-		return nil, providers.NewError(provider, "notify", providers.ErrTypeSignature, "", "notification to "+target, err)
+	if err := Verify(c.KeyID, c.Secret, r.Header, http.MethodPost, target, body, c.Now()); err != nil {
+		return nil, providers.NewError(c.Provider, "notify", providers.ErrTypeSignature, "", "notification to "+target, err)
 	}
 	return body, nil
 }
 
-// NewClient checks an adapter's settings and returns its client: baseURL
-// must be an absolute http(s) URL and keyID and secret non-empty; a nil
-// httpClient gets a 15-second timeout and a nil now is time.Now.
-func NewClient(provider, baseURL, keyID, secret string, httpClient *http.Client, now func() time.Time, classify Classifier) (*Client, error) {
-	u, err := url.Parse(baseURL)
+// BadNotification is the error of a notification that cannot be understood.
+func (c *Client) BadNotification(msg string, err error) error {
+	return providers.NewError(c.Provider, "notify", providers.ErrTypeInvalidRequest, "", msg, err)
+}
+
+// Invalid is the error of a request refused before it is sent.
+func (c *Client) Invalid(op, format string, args ...any) error {
+	return providers.NewError(c.Provider, op, providers.ErrTypeInvalidRequest, "", fmt.Sprintf(format, args...), nil)
+}
+
+// Query GETs path and decodes the answer into out; it reports false, and no
+// error, when the provider answers notFoundCode.
+func (c *Client) Query(ctx context.Context, op, path, notFoundCode string, out any) (found bool, err error) {
+	err = c.Do(ctx, op, http.MethodGet, path, nil, nil, out)
+	if HasCode(err, notFoundCode) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HasCode reports whether err is a providers.Error carrying the provider's code.
+func HasCode(err error, code string) bool {
+	var pe *providers.Error
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+// NewClient checks an adapter's settings and returns its client: BaseURL
+// must be an absolute http(s) URL and KeyID and Secret non-empty; a nil
+// HTTPClient gets a 15-second timeout, a nil Now is time.Now and a nil Logger
+// slog.Default().
+func NewClient(provider string, cfg Config, classify Classifier) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("%s: BaseURL %q: %w", provider, baseURL, err)
+		return nil, fmt.Errorf("%s: BaseURL %q: %w", provider, cfg.BaseURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: BaseURL %q must be an absolute http(s) URL", provider, baseURL)
+		return nil, fmt.Errorf("%s: BaseURL %q must be an absolute http(s) URL", provider, cfg.BaseURL)
 	}
-	if keyID == "" {
+	if cfg.KeyID == "" {
 		return nil, fmt.Errorf("%s: KeyID is required", provider)
 	}
-	if secret == "" {
+	if cfg.Secret == "" {
 		return nil, fmt.Errorf("%s: Secret is required", provider)
 	}
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 15 * time.Second}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Client{Provider: provider, BaseURL: u, KeyID: keyID, Secret: secret, HTTP: httpClient, Now: now, Classify: classify}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Client{
+		Provider: provider, BaseURL: u, KeyID: cfg.KeyID, Secret: cfg.Secret, HTTP: cfg.HTTPClient, Now: cfg.Now,
+		Classify: classify, Log: cfg.Logger.With("provider", provider),
+	}, nil
 }
 
 // commonTypes classifies the codes every HMAC provider answers with.

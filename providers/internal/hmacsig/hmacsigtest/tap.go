@@ -1,5 +1,8 @@
-// Package hmacsigtest helps adapter tests watch and tamper with the traffic
-// between an adapter and a provider sandbox.
+// Package hmacsigtest helps the HMAC adapters' tests: it watches and tampers
+// with the traffic between an adapter and a provider sandbox, serves the
+// sandbox and a notification endpoint, keeps a settable clock, signs
+// notifications independently of both implementations, and checks an
+// adapter's classification of every code a sandbox answers with.
 package hmacsigtest
 
 import (
