@@ -109,7 +109,7 @@ var sdks = under("github.com/smartwalle", "github.com/wechatpay-apiv3")
 
 // sandboxImporters are the only production packages that may wire in the
 // sandboxes: the sandbox command, the demo and the bench command.
-var sandboxImporters = exactly("cmd/sandbox", "cmd/xhspay", "cmd/bench")
+var sandboxImporters = exactly("cmd/sandbox", "cmd/xhspay", "cmd/bench", "internal/devstack")
 
 // rules are the dependency rules of the design.
 func rules() []rule {
