@@ -16,6 +16,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xhspay/xhspay/internal/app"
+	"github.com/xhspay/xhspay/internal/codec"
+	"github.com/xhspay/xhspay/starter/api"
 )
 
 // loadProject loads ../docker-compose.yml the way `docker compose` does.
@@ -140,3 +144,41 @@ func TestComposeCommandsExist(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeSecretsAndMerchants checks the worker and the API share the
+// payload keyring, the worker has its buyer-hash key, and the API's merchants
+// file is mounted and loads, with the documented demo key.
+func TestComposeSecretsAndMerchants(t *testing.T) {
+	p := loadProject(t)
+	worker, err := p.GetService("worker")
+	require.NoError(t, err)
+	apiSvc, err := p.GetService("api")
+	require.NoError(t, err)
+
+	require.NotNil(t, worker.Environment["XHSPAY_CODEC_KEYS"])
+	require.NotNil(t, apiSvc.Environment["XHSPAY_CODEC_KEYS"])
+	assert.Equal(t, *worker.Environment["XHSPAY_CODEC_KEYS"], *apiSvc.Environment["XHSPAY_CODEC_KEYS"], "worker and API must share the keyring")
+	_, err = codec.ParseKeyring(*worker.Environment["XHSPAY_CODEC_KEYS"])
+	require.NoError(t, err)
+	require.NotNil(t, worker.Environment["XHSPAY_BUYER_HASH_KEY"])
+	key, err := app.DecodeKey("XHSPAY_BUYER_HASH_KEY", *worker.Environment["XHSPAY_BUYER_HASH_KEY"])
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(key), 16)
+
+	require.NotNil(t, apiSvc.Environment["XHSPAY_MERCHANTS_FILE"])
+	var mounted string
+	for _, v := range apiSvc.Volumes {
+		if v.Target == *apiSvc.Environment["XHSPAY_MERCHANTS_FILE"] {
+			mounted = v.Source
+		}
+	}
+	require.NotEmpty(t, mounted, "the merchants file is mounted where XHSPAY_MERCHANTS_FILE points")
+	store, err := api.LoadMerchantsFile(mounted)
+	require.NoError(t, err)
+	m, err := store.Authenticate(context.Background(), demoComposeKey)
+	require.NoError(t, err, "the README's compose demo key authenticates")
+	assert.Equal(t, "acme", m.ID)
+}
+
+// demoComposeKey is the API key the README gives for the compose stack's demo merchant.
+const demoComposeKey = "xhspay_compose_demo_key_not_for_production"
