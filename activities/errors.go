@@ -3,8 +3,8 @@
 // that the workflow derives from the order and the step (providers.Key), so a
 // retried activity repeats the same request and never mints a new one.
 // Activities are grouped in one struct per concern with injected ports
-// (Payments, Customs, Validation, FX, Identity); Register wires them into a
-// worker.
+// (Payments, Customs, Validation, FX, Identity, and the finance groups Ledger,
+// Settlement and Reconciliation); Register wires them into a worker.
 //
 // Every provider failure goes through ProviderError: retryable types come back
 // as retryable application errors and Temporal retries them with backoff;

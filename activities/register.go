@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"errors"
 
 	"go.temporal.io/sdk/worker"
@@ -8,7 +9,10 @@ import (
 
 // Deps are the activity groups a worker registers. Payments, Customs,
 // Validation and FX are required; Identity is needed only when orders may
-// start without a BuyerIDHash.
+// start without a BuyerIDHash. Ledger, Settlement and Reconciliation are the
+// finance groups: without them the order workflows post nothing (Ledger's
+// activities do nothing) and settlements and reconciliations fail as not
+// configured.
 type Deps struct {
 	// Payments talks to the payment providers.
 	Payments *Payments
@@ -20,6 +24,12 @@ type Deps struct {
 	FX *FX
 	// Identity hashes buyer ID numbers (optional).
 	Identity *Identity
+	// Ledger books the orders' money steps (optional).
+	Ledger *Ledger
+	// Settlement settles merchants and pays them out (optional).
+	Settlement *Settlement
+	// Reconciliation matches providers' bills with the ledger (optional).
+	Reconciliation *Reconciliation
 }
 
 // Validate reports missing required groups.
@@ -62,5 +72,10 @@ func Register(r Registry, d Deps) error {
 	if d.Identity != nil {
 		r.RegisterActivity(d.Identity)
 	}
+	// The finance groups are always registered, so that a workflow scheduling
+	// them gets their "not configured" answer rather than waiting forever.
+	r.RegisterActivity(cmp.Or(d.Ledger, &Ledger{}))
+	r.RegisterActivity(cmp.Or(d.Settlement, &Settlement{}))
+	r.RegisterActivity(cmp.Or(d.Reconciliation, &Reconciliation{}))
 	return nil
 }

@@ -186,6 +186,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		return resp.StatusCode, apiErr
 	}
+	if b, ok := out.(*[]byte); ok {
+		*b = raw // a body that is not JSON (a CSV report)
+		return resp.StatusCode, nil
+	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return resp.StatusCode, fmt.Errorf("client: decode answer of %s %s: %w", method, path, err)

@@ -136,6 +136,9 @@ var suite = []struct {
 	{"UnsettledOrders", testUnsettledOrders},
 	{"AppendOnly", testAppendOnly},
 	{"LargeAmountsExact", testLargeAmountsExact},
+	{"OrderRecords", testOrderRecords},
+	{"OrderTypeBalances", testOrderTypeBalances},
+	{"Documents", testDocuments},
 }
 
 // TestLedger runs the suite on SQLite and on PostgreSQL.

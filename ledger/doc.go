@@ -23,7 +23,21 @@
 //	refunded   Dr escrow_held               30.00   Cr buyer_receivable:alipay   30.00    then the refund)
 //
 // CheckInvariants verifies per order and currency that captured = released +
-// refunded + held, as OrderFlow defines them.
+// refunded + held, as OrderFlow defines them. A provider-side hold moves the
+// money within escrow (escrow_held to escrow_held:<provider>, kind held);
+// settlement postings move merchant_payable and buyer_receivable in CNY and
+// the home-currency side through settlement_in_transit, provider_fees,
+// fx_clearing and fx_gain_loss, never escrow, so the flows are unaffected.
+//
+// # Order records and documents
+//
+// Beside the journal the ledger keeps, per order, the reference data that
+// settlement and the SAFE report need (OrderRecord: provider transaction id,
+// pseudonymous payer reference, goods category, home currency and locked FX
+// quote; recorded once, idempotently, with RecordOrder), and finance
+// documents (Document: a JSON body under a kind and an id, e.g. a settlement
+// batch with its lines, or a day's reconciliation report), which unlike the
+// journal are updated as the work they describe progresses.
 //
 // # Storage
 //

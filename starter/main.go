@@ -7,7 +7,9 @@
 // (127.0.0.1:8080), XHSPAY_TASK_QUEUE (xhspay-orders), XHSPAY_MERCHANTS_FILE,
 // XHSPAY_PROVIDERS_DIR (the provider credentials, as the sandbox writes them),
 // TEMPORAL_ADDRESS and the other Temporal settings, and XHSPAY_CODEC_KEYS (the
-// payload encryption keyring, which must be the worker's). SIGHUP reloads the
+// payload encryption keyring, which must be the worker's) and XHSPAY_LEDGER_DSN
+// (the worker's ledger, read for the finance reports; "none" disables those
+// routes). SIGHUP reloads the
 // merchants file (API key rotation); SIGINT and SIGTERM stop it gracefully.
 //
 //	starter -new-api-key   prints a new API key and the hash to put in the merchants file
@@ -28,6 +30,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/xhspay/xhspay/activities"
 	"github.com/xhspay/xhspay/internal/app"
 	"github.com/xhspay/xhspay/internal/codec"
 	"github.com/xhspay/xhspay/internal/metrics"
@@ -66,6 +69,8 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	merchantsFile := fs.String("merchants-file", app.Env("XHSPAY_MERCHANTS_FILE", ""), "merchants and API key hashes, JSON (env XHSPAY_MERCHANTS_FILE)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 20*time.Second, "how long running requests may take to finish on shutdown")
 	newKey := fs.Bool("new-api-key", false, "print a new API key and its hash for the merchants file, and exit")
+	ledgerDSN := fs.String("ledger-dsn", app.Env("XHSPAY_LEDGER_DSN", app.DefaultLedgerDSN),
+		`the worker's ledger, read for the finance reports; "none" disables them (env XHSPAY_LEDGER_DSN)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +96,10 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	}
 	defer rt.Close()
 	cl, reg, cdc, provs := rt.Client, rt.Metrics, rt.Codec, rt.Providers
+	books, err := app.OpenLedger(ctx, *ledgerDSN)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
 
 	cfg := api.Config{
 		Temporal:  cl,
@@ -100,12 +109,17 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 			providers.Alipay: provs.Alipay, providers.WeChatPay: provs.WeChatPay, providers.Card: provs.Card,
 		},
 		Customs:       provs.Customs,
+		Payouts:       provs.Card,
 		Logger:        logger,
 		Metrics:       reg,
 		CreateTimeout: createTimeout,
 	}
 	if cdc != nil {
 		cfg.DataConverter = cdc.DataConverter()
+	}
+	if books != nil {
+		defer books.Close()
+		cfg.Finance = &activities.FinanceReports{Ledger: books, Rates: provs.FX}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

@@ -1,7 +1,13 @@
 // Package workflows holds the durable orchestration of a CBEC order:
 // OrderWorkflow (one per order, id OrderWorkflowID) and RefundWorkflow (one
-// per refund, a child of the order, id RefundWorkflowID). Activities live in
-// package activities; Register wires both into a worker.
+// per refund, a child of the order, id RefundWorkflowID), and of its money
+// afterwards: SettlementWorkflow (one per merchant and settlement day, id
+// activities.SettlementWorkflowID, started for every merchant with a payable
+// by SettlementRunWorkflow, the settlement Schedule's action) and
+// ReconciliationWorkflow (one per day, the reconciliation Schedule's action).
+// The order books each money step in the ledger as it happens (captured,
+// held, released, refunded, clawed back). Activities live in package
+// activities; Register wires all of them into a worker.
 //
 // # Talking to an order
 //

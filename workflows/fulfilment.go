@@ -61,6 +61,7 @@ func (o *order) release(ctx workflow.Context) error {
 		o.event(ctx, string(StepRelease), fmt.Sprintf("%s released to the merchant (%s)", amount, res.Hold.Status))
 	}
 	o.held = mustSub(o.held, o.held)
+	o.bookReleased(ctx)
 	o.transition(ctx, StateCompleted, string(StepRelease), "completed: ready for settlement")
 	return nil
 }

@@ -63,7 +63,9 @@ type harness struct {
 	result  *OrderView
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness builds the harness; mods adjust the activity dependencies
+// before they are registered (a ledger, for instance).
+func newHarness(t *testing.T, mods ...func(*activities.Deps)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -94,6 +96,9 @@ func newHarness(t *testing.T) *harness {
 		Validation: &activities.Validation{Buyers: h.buyers},
 		FX:         &activities.FX{Rates: h.rates},
 		Identity:   &activities.Identity{Key: []byte(testHashKey)},
+	}
+	for _, m := range mods {
+		m(&h.deps)
 	}
 	require.NoError(t, Register(env, h.deps))
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: testOrderID})

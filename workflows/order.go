@@ -32,6 +32,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) (OrderView, error) {
 	if err := o.register(ctx); err != nil {
 		return OrderView{}, err
 	}
+	o.initBooks(ctx)
 	o.event(ctx, "order", "order received")
 	o.upsert(ctx)
 
@@ -274,6 +275,7 @@ func (o *order) holdFunds(ctx workflow.Context) error {
 	case res.Hold.Status == providers.HoldHeld:
 		o.held = o.captured
 		o.event(ctx, string(StepHold), fmt.Sprintf("%s held in escrow", o.held))
+		o.bookHeld(ctx)
 	default:
 		o.event(ctx, string(StepHold), fmt.Sprintf("hold answered %s", res.Hold.Status))
 	}

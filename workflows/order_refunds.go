@@ -281,6 +281,7 @@ func (o *order) startRefund(ctx workflow.Context, rec *refundRecord, cc *Customs
 
 // refundDone books a refund's result.
 func (o *order) refundDone(ctx workflow.Context, rec *refundRecord, res RefundResult) {
+	o.bookRefund(ctx, rec, res)
 	rec.result = &res
 	rec.state = res.State
 	if !rec.state.Final() {
@@ -364,6 +365,7 @@ func (o *order) unwind(ctx workflow.Context) error {
 		if p != nil {
 			o.transactionID = p.TransactionID
 			o.captured = p.Amount
+			o.bookCaptured(ctx, p.PaidAt)
 			o.event(ctx, "payment", fmt.Sprintf("trade found paid (%s) while cancelling: refunding", p.Amount))
 		} else {
 			o.event(ctx, string(StepClose), "unpaid trade closed")

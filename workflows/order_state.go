@@ -98,6 +98,8 @@ type order struct {
 	refunds    []*refundRecord
 	sysRefunds int
 
+	books books
+
 	stop         *stopRequest
 	stopHandled  bool
 	compensating bool

@@ -166,6 +166,7 @@ func (o *order) paid(ctx workflow.Context, p providers.Payment, how string) (boo
 	}
 	o.transactionID = p.TransactionID
 	o.captured = p.Amount
+	o.bookCaptured(ctx, p.PaidAt)
 	if !p.Amount.Equal(o.total) {
 		o.compensating = true
 		o.transition(ctx, StateCompensating, string(StepPayment),

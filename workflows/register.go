@@ -6,7 +6,8 @@ import (
 	"github.com/xhspay/xhspay/activities"
 )
 
-// Register registers OrderWorkflow, RefundWorkflow and every activity of deps
+// Register registers OrderWorkflow, RefundWorkflow, the settlement and
+// reconciliation workflows and every activity of deps
 // with a worker (or a test environment). The worker builds deps from the real
 // adapters; for annual-limit queries through Temporal visibility use
 //
@@ -24,6 +25,9 @@ func Register(r worker.Registry, deps activities.Deps) error {
 func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(OrderWorkflow)
 	r.RegisterWorkflow(RefundWorkflow)
+	r.RegisterWorkflow(SettlementWorkflow)
+	r.RegisterWorkflow(SettlementRunWorkflow)
+	r.RegisterWorkflow(ReconciliationWorkflow)
 }
 
 // Workflow type names, as registered.

@@ -47,7 +47,9 @@ type serverEnv struct {
 	buyers  *activities.VisibilityBuyerHistory
 }
 
-func newServerEnv(t *testing.T) *serverEnv {
+// newServerEnv starts a worker on the package's server; mods adjust its
+// activity dependencies before they are registered.
+func newServerEnv(t *testing.T, mods ...func(*activities.Deps)) *serverEnv {
 	t.Helper()
 	s := &serverEnv{
 		c: temporaltest.Client(t), tq: temporaltest.TaskQueue(t),
@@ -58,7 +60,7 @@ func newServerEnv(t *testing.T) *serverEnv {
 	}
 	s.buyers = &activities.VisibilityBuyerHistory{Client: s.c, WorkflowType: OrderWorkflowType, ExcludedStates: QuotaFreeStates()}
 	w := worker.New(s.c, s.tq, worker.Options{})
-	require.NoError(t, Register(w, activities.Deps{
+	deps := activities.Deps{
 		Payments: &activities.Payments{Providers: map[providers.Name]providers.PaymentProvider{providers.Alipay: s.alipay}},
 		Customs: &activities.Customs{
 			Declarers: map[providers.Name]providers.CustomsDeclarer{providers.Alipay: s.alipay},
@@ -66,7 +68,11 @@ func newServerEnv(t *testing.T) *serverEnv {
 		},
 		Validation: &activities.Validation{Buyers: s.buyers},
 		FX:         &activities.FX{Rates: &fakes.FXRates{Rate: decimalRate("0.1275")}},
-	}))
+	}
+	for _, m := range mods {
+		m(&deps)
+	}
+	require.NoError(t, Register(w, deps))
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	return s
@@ -332,6 +338,9 @@ func TestReplayHistories(t *testing.T) {
 		"return_refund", "return_refund_refund", "late_payment"} {
 		assert.Contains(t, names, want, "recorded history missing: run go test ./workflows -run TestOnServer -record")
 	}
+	for _, want := range []string{"ledger_happy_path", "settlement", "reconciliation"} {
+		assert.Contains(t, names, want, "recorded history missing: run go test ./workflows -run TestFinanceOnServer -record")
+	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			hist, exec := loadHistory(t, f)
@@ -366,6 +375,14 @@ func loadHistory(t *testing.T, file string) (*historypb.History, workflow.Execut
 		var in RefundInput
 		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
 		exec.ID = RefundWorkflowID(in.OrderID, in.RefundNo)
+	case SettlementWorkflowType:
+		var in SettlementInput
+		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
+		exec.ID = activities.SettlementWorkflowID(in.MerchantID, in.Day)
+	case ReconciliationWorkflowType:
+		var in ReconciliationInput
+		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
+		exec.ID = ReconciliationWorkflowID(in.Day)
 	default:
 		t.Fatalf("unexpected workflow type %q", started.GetWorkflowType().GetName())
 	}

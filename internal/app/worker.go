@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/xhspay/xhspay/activities"
+	"github.com/xhspay/xhspay/ledger"
 	"github.com/xhspay/xhspay/providers"
 	"github.com/xhspay/xhspay/providers/providerset"
 	"github.com/xhspay/xhspay/workflows"
@@ -41,6 +42,13 @@ type WorkerConfig struct {
 	PlatformName string
 	// BuyerHashKey keys the buyer ID hashes (search attributes, annual limits).
 	BuyerHashKey []byte
+	// Ledger books the orders' money and runs the settlements and
+	// reconciliations; nil runs the orders without bookkeeping (and
+	// settlements and reconciliations fail as not configured).
+	Ledger *ledger.Ledger
+	// Settlement sets the settlements' T+N delays, provider fees and SAFE
+	// trade type; zero values take activities.DefaultSettlementConfig's.
+	Settlement activities.SettlementConfig
 	// Options are the SDK worker options.
 	Options worker.Options
 	// Logger logs.
@@ -66,7 +74,10 @@ func (cfg WorkerConfig) Deps() (activities.Deps, error) {
 	if len(cfg.BuyerHashKey) < 16 {
 		return activities.Deps{}, errors.New("app: WorkerConfig.BuyerHashKey must be at least 16 bytes")
 	}
-	return activities.Deps{
+	if err := cfg.Settlement.Validate(); err != nil {
+		return activities.Deps{}, fmt.Errorf("app: WorkerConfig.Settlement: %w", err)
+	}
+	deps := activities.Deps{
 		Payments: &activities.Payments{
 			Providers: cfg.Providers.Payments(),
 			NotifyURL: NotifyURLFunc(cfg.PublicBaseURL),
@@ -85,7 +96,14 @@ func (cfg WorkerConfig) Deps() (activities.Deps, error) {
 		}},
 		FX:       &activities.FX{Rates: cfg.Providers.FX},
 		Identity: &activities.Identity{Key: cfg.BuyerHashKey},
-	}, nil
+	}
+	if cfg.Ledger != nil {
+		deps.Ledger = &activities.Ledger{L: cfg.Ledger}
+		deps.Settlement = &activities.Settlement{Ledger: cfg.Ledger, Rates: cfg.Providers.FX,
+			Payouts: cfg.Providers.Card, Config: cfg.Settlement}
+		deps.Reconciliation = &activities.Reconciliation{Ledger: cfg.Ledger, Bills: cfg.Providers.Bills()}
+	}
+	return deps, nil
 }
 
 // NewWorker returns a worker with every workflow and activity registered; the

@@ -19,6 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/xhspay/xhspay/activities"
 	xclient "github.com/xhspay/xhspay/client"
 	"github.com/xhspay/xhspay/internal/app"
 	"github.com/xhspay/xhspay/internal/codec"
@@ -359,7 +360,7 @@ func (s *Stack) startWorker(cfg Config, provs *providerset.Set, hashKey []byte) 
 	w, err := app.NewWorker(app.WorkerConfig{
 		Client: s.Temporal, TaskQueue: s.TaskQueue, Providers: provs, PublicBaseURL: s.APIURL,
 		CustomsCode: CustomsCode, PlatformCode: PlatformCode, PlatformName: PlatformName,
-		BuyerHashKey: hashKey, Options: cfg.WorkerOptions, Logger: cfg.Logger.With("component", "worker"),
+		BuyerHashKey: hashKey, Ledger: s.Ledger, Options: cfg.WorkerOptions, Logger: cfg.Logger.With("component", "worker"),
 	})
 	if err != nil {
 		return fmt.Errorf("devstack: worker: %w", err)
@@ -389,7 +390,8 @@ func (s *Stack) handler(cfg Config, provs *providerset.Set) (http.Handler, error
 		Notifiers: map[providers.Name]api.NotificationParser{
 			providers.Alipay: provs.Alipay, providers.WeChatPay: provs.WeChatPay, providers.Card: provs.Card,
 		},
-		Customs: provs.Customs, Logger: cfg.Logger.With("component", "api"), Metrics: s.Metrics,
+		Customs: provs.Customs, Payouts: provs.Card, Finance: &activities.FinanceReports{Ledger: s.Ledger, Rates: provs.FX},
+		Logger: cfg.Logger.With("component", "api"), Metrics: s.Metrics,
 		DataConverter: s.Codec.DataConverter(),
 		Defaults:      api.OrderDefaults{PaymentExpiry: t.PaymentExpiry, Polling: t.Polling},
 	}

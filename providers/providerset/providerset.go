@@ -108,6 +108,11 @@ func (s *Set) Payments() map[providers.Name]providers.PaymentProvider {
 	}
 }
 
+// Bills returns the providers whose daily trade bills can be downloaded, by name.
+func (s *Set) Bills() map[providers.Name]providers.BillSource {
+	return map[providers.Name]providers.BillSource{providers.Alipay: s.Alipay, providers.WeChatPay: s.WeChatPay}
+}
+
 // Declarers returns each payment provider's customs declarer by name.
 func (s *Set) Declarers() map[providers.Name]providers.CustomsDeclarer {
 	return map[providers.Name]providers.CustomsDeclarer{

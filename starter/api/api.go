@@ -79,6 +79,11 @@ type Config struct {
 	Notifiers map[providers.Name]NotificationParser
 	// Customs verifies customs notifications; nil disables /notify/customs.
 	Customs CustomsParser
+	// Payouts verifies the card PSP's payout notifications; nil disables /notify/card/payouts.
+	Payouts PayoutParser
+	// Finance reads the settlements, FX exposure and reconciliations; nil
+	// answers their routes 404.
+	Finance FinanceReader
 	// Logger logs; nil uses slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
@@ -160,7 +165,12 @@ var routes = []route{
 	{http.MethodPost, "/v1/orders/{id}/refunds", true, (*server).requestRefund},
 	{http.MethodGet, "/v1/orders/{id}/refunds/{refundNo}", true, (*server).getRefund},
 	{http.MethodPost, "/v1/orders/{id}/refunds/{refundNo}/return-shipment", true, (*server).returnShipment},
+	{http.MethodGet, "/v1/settlements", true, (*server).listSettlements},
+	{http.MethodGet, "/v1/settlements/{id}", true, (*server).getSettlement},
+	{http.MethodGet, "/v1/reports/fx-exposure", true, (*server).fxExposure},
+	{http.MethodGet, "/v1/reconciliations/{date}", true, (*server).getReconciliation},
 	{http.MethodPost, "/notify/customs", false, (*server).notifyCustoms},
+	{http.MethodPost, "/notify/card/payouts", false, (*server).notifyPayout},
 	{http.MethodPost, "/notify/{provider}/{orderId}", false, (*server).notifyPayment},
 }
 

@@ -38,6 +38,7 @@ const (
 	keyM1Old    = "test-key-merchant-one-rotated-out-000000"
 	keyM2       = "test-key-merchant-two-0123456789abcdef"
 	keyDisabled = "test-key-disabled-merchant-0123456789ab"
+	keyOps      = "test-key-operator-finance-0123456789abc"
 )
 
 // fakeParser is a NotificationParser returning a fixed result.
@@ -73,6 +74,8 @@ type fixture struct {
 	reg     *prometheus.Registry
 	parsers map[providers.Name]*fakeParser
 	customs *fakeCustoms
+	finance *fakeFinance
+	payouts *fakePayoutParser
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -81,12 +84,14 @@ func newFixture(t *testing.T) *fixture {
 		Merchant{ID: "m1", Name: "Merchant One", HomeCurrency: money.USD, KeyHashes: []string{HashAPIKey(keyM1), HashAPIKey(keyM1Old)}},
 		Merchant{ID: "m2", Name: "Merchant Two", HomeCurrency: money.EUR, KeyHashes: []string{HashAPIKey(keyM2)}},
 		Merchant{ID: "m3", Name: "Gone", HomeCurrency: money.GBP, KeyHashes: []string{HashAPIKey(keyDisabled)}, Disabled: true},
+		Merchant{ID: "ops", Name: "Platform finance", HomeCurrency: money.CNY, KeyHashes: []string{HashAPIKey(keyOps)}, Operator: true},
 	)
 	require.NoError(t, err)
 	f := &fixture{
 		t: t, tc: mocks.NewClient(t), reg: prometheus.NewRegistry(),
 		parsers: map[providers.Name]*fakeParser{providers.Alipay: {}, providers.WeChatPay: {}, providers.Card: {}},
 		customs: &fakeCustoms{},
+		finance: &fakeFinance{}, payouts: &fakePayoutParser{},
 	}
 	notifiers := map[providers.Name]NotificationParser{}
 	for n, p := range f.parsers {
@@ -94,6 +99,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.srv = newServer(Config{
 		Temporal: f.tc, TaskQueue: "orders", Merchants: store, Notifiers: notifiers, Customs: f.customs,
+		Finance: f.finance, Payouts: f.payouts,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: f.reg, CallTimeout: 5 * time.Second, CreateTimeout: 5 * time.Second,
 	})

@@ -42,6 +42,9 @@ type Merchant struct {
 	CustomsPlatformName string `json:"customsPlatformName,omitempty"`
 	// Disabled refuses every key of the merchant.
 	Disabled bool `json:"disabled,omitempty"`
+	// Operator marks the platform's own finance account: its key reads every
+	// merchant's finance reports and the reconciliations.
+	Operator bool `json:"operator,omitempty"`
 }
 
 // MerchantStore looks merchants up by API key and by id.
