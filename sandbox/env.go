@@ -105,7 +105,8 @@ type EnvConfig struct {
 	Ports Ports
 	// NotifyBaseURL is where provider notifications go (e.g. the API's
 	// "http://127.0.0.1:8080/notify/"): customs posts to NotifyBaseURL+"customs"
-	// and the card PSP, for requests naming no notify URL, to NotifyBaseURL+"card".
+	// and the card PSP, for requests naming no notify URL, to NotifyBaseURL+"card"
+	// (payouts to NotifyBaseURL+"card/payouts").
 	// The credentials suggest NotifyBaseURL+name to every adapter. Empty sends
 	// customs and default card notifications nowhere.
 	NotifyBaseURL string
@@ -262,8 +263,8 @@ func Start(ctx context.Context, cfg EnvConfig) (_ *Env, err error) {
 	e.closers = append(e.closers, e.WeChatPay.Close)
 
 	if e.CardPSP, err = cardpsp.New(cardpsp.Config{
-		KeyID: hmacs[CardPSP].KeyID, Secret: hmacs[CardPSP].Secret, NotifyURL: notifyURL(CardPSP), NotifyClient: cfg.NotifyClient,
-		Faults: faults[CardPSP], Customs: e.Customs, Logger: cfg.Logger, Now: cfg.Now, RefundDelay: cfg.RefundDelay, PayoutDelay: cfg.PayoutDelay,
+		KeyID: hmacs[CardPSP].KeyID, Secret: hmacs[CardPSP].Secret, NotifyURL: notifyURL(CardPSP), PayoutNotifyURL: notifyURL(CardPSP + "/payouts"),
+		NotifyClient: cfg.NotifyClient, Faults: faults[CardPSP], Customs: e.Customs, Logger: cfg.Logger, Now: cfg.Now, RefundDelay: cfg.RefundDelay, PayoutDelay: cfg.PayoutDelay,
 	}); err != nil {
 		return nil, fmt.Errorf("sandbox env: card: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -225,4 +226,42 @@ func TestEnvPayCard(t *testing.T) {
 	assert.Equal(t, providers.PayoutPaid, po.Status, "a negative payout delay pays at once")
 
 	assert.Error(t, env.Pay(ctx, providers.Name("paypal"), "X", "", 0))
+}
+
+// TestEnvPayoutNotificationsGoToThePayoutRoute checks payout notifications reach
+// NotifyBaseURL+"card/payouts" (the API's payout route) and verify there.
+func TestEnvPayoutNotificationsGoToThePayoutRoute(t *testing.T) {
+	ctx := context.Background()
+	type got struct {
+		path string
+		ev   cardpsp.Event
+		err  error
+	}
+	arrived := make(chan got, 4)
+	var card *cardpsp.Client
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, err := card.ParseEvent(r.Context(), r)
+		arrived <- got{r.URL.Path, ev, err}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	env, err := sandbox.Start(ctx, sandbox.EnvConfig{Logger: discard, PayoutDelay: -1, NotifyBaseURL: receiver.URL + "/notify/"})
+	require.NoError(t, err)
+	t.Cleanup(env.Close)
+	cc := env.CardPSPCredentials()
+	card, err = cardpsp.New(cardpsp.Config{BaseURL: cc.BaseURL, KeyID: cc.KeyID, Secret: cc.Secret, Logger: discard})
+	require.NoError(t, err)
+
+	_, err = card.Payout(ctx, providers.PayoutRequest{OutPayoutNo: "ENV-PO-N", MerchantID: "brand", Amount: money.MustParse("12.00", money.USD)})
+	require.NoError(t, err)
+	select {
+	case g := <-arrived:
+		require.NoError(t, g.err)
+		assert.Equal(t, "/notify/card/payouts", g.path)
+		require.NotNil(t, g.ev.Payout)
+		assert.Equal(t, "ENV-PO-N", g.ev.Payout.OutPayoutNo)
+		assert.Equal(t, providers.PayoutPaid, g.ev.Payout.Status)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no payout notification arrived")
+	}
 }

@@ -159,8 +159,10 @@ type Config struct {
 	// Customs receives the payment records of customs declarations; nil drops them.
 	Customs customs.Sink
 	// NotifyURL receives notifications of payments and refunds that name no
-	// notifyUrl, and of payouts; empty sends none for them.
+	// notifyUrl, and of payouts when PayoutNotifyURL is empty; empty sends none for them.
 	NotifyURL string
+	// PayoutNotifyURL receives payout notifications; empty uses NotifyURL.
+	PayoutNotifyURL string
 	// NotifyClient sends notifications; nil uses a client with a 10-second timeout.
 	NotifyClient *http.Client
 	// Faults injects failures; nil injects none.
@@ -386,7 +388,7 @@ func (s *Sandbox) sweepLocked() {
 		po.body.PaidAt = timePtr(now)
 		s.log.Info("payout paid", "outPayoutNo", no, "amount", po.req.Amount, "currency", po.req.Currency)
 		b := po.body
-		s.notify(s.cfg.NotifyURL, notification{Type: EventPayoutPaid, CreatedAt: now, Payout: &b})
+		s.notify(firstNonEmpty(s.cfg.PayoutNotifyURL, s.cfg.NotifyURL), notification{Type: EventPayoutPaid, CreatedAt: now, Payout: &b})
 	}
 	for no, p := range s.unpaid {
 		if !now.Before(p.body.ExpireAt) {
@@ -612,7 +614,7 @@ func (s *Sandbox) FailPayout(outPayoutNo, reason string) error {
 	delete(s.openPayouts, outPayoutNo)
 	po.body.Status, po.body.FailureReason = StatusFailed, reason
 	b := po.body
-	s.notify(s.cfg.NotifyURL, notification{Type: EventPayoutFailed, CreatedAt: s.now(), Payout: &b})
+	s.notify(firstNonEmpty(s.cfg.PayoutNotifyURL, s.cfg.NotifyURL), notification{Type: EventPayoutFailed, CreatedAt: s.now(), Payout: &b})
 	return nil
 }
 
