@@ -162,6 +162,8 @@ type CreateOrderRequest struct {
 	Freight *Amount `json:"freight,omitempty"`
 	// Insurance is the insurance charged, in CNY (optional).
 	Insurance *Amount `json:"insurance,omitempty"`
+	// PaymentExpirySeconds is how long the buyer has to pay (60-86400); 0 means the server's default.
+	PaymentExpirySeconds int `json:"paymentExpirySeconds,omitempty"`
 }
 
 // StepError is a step of the order that failed for good.

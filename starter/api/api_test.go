@@ -48,6 +48,8 @@ func TestCreateOrderRejectsBadInputWithoutStartingAnything(t *testing.T) {
 			m["instalments"] = map[string]any{"count": 3}
 		}), "", 400, CodeInvalidField, "instalments"},
 		{"instalment count", orderJSON(t, func(m map[string]any) { m["instalments"] = map[string]any{"count": 5} }), "", 400, CodeInvalidField, "instalments.count"},
+		{"payment expiry too short", orderJSON(t, func(m map[string]any) { m["paymentExpirySeconds"] = 59 }), "", 400, CodeInvalidField, "paymentExpirySeconds"},
+		{"payment expiry too long", orderJSON(t, func(m map[string]any) { m["paymentExpirySeconds"] = 86401 }), "", 400, CodeInvalidField, "paymentExpirySeconds"},
 		{"instalment fee bearer", orderJSON(t, func(m map[string]any) {
 			m["instalments"] = map[string]any{"count": 3, "feeBearer": "bank"}
 		}), "", 400, CodeInvalidField, "instalments.feeBearer"},
@@ -596,4 +598,26 @@ func TestRequestMetricsUseTheRoutePattern(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"GET /v1/orders/{id}"}, routes, "the pattern, never the raw path with its order id")
+}
+
+// TestPaymentExpiryPerOrder checks a per-order expiry reaches the workflow
+// input, the API's default applies without one, and the expiry is part of
+// what makes two create requests the same order.
+func TestPaymentExpiryPerOrder(t *testing.T) {
+	withExpiry := func(secs int) createOrderRequest {
+		var req createOrderRequest
+		require.NoError(t, json.Unmarshal([]byte(orderJSON(t, func(m map[string]any) {
+			if secs != 0 {
+				m["paymentExpirySeconds"] = secs
+			}
+		})), &req))
+		return req
+	}
+	d, p := validateCreate(withExpiry(120))
+	require.Nil(t, p)
+	assert.Equal(t, 2*time.Minute, d.input.PaymentExpiry)
+	plain, p := validateCreate(withExpiry(0))
+	require.Nil(t, p)
+	assert.Zero(t, plain.input.PaymentExpiry, "no expiry given: the API's default applies at start")
+	assert.NotEqual(t, d.canonical["paymentExpirySeconds"], plain.canonical["paymentExpirySeconds"])
 }

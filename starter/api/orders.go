@@ -179,7 +179,10 @@ func (s *server) createOrder(w http.ResponseWriter, r *http.Request, m Merchant)
 	in := draft.input
 	in.MerchantID, in.HomeCurrency = m.ID, m.HomeCurrency
 	d := s.cfg.Defaults
-	in.PaymentExpiry, in.AutoConfirmAfter, in.MaxExtensions = d.PaymentExpiry, d.AutoConfirmAfter, d.MaxExtensions
+	if in.PaymentExpiry == 0 {
+		in.PaymentExpiry = d.PaymentExpiry
+	}
+	in.AutoConfirmAfter, in.MaxExtensions = d.AutoConfirmAfter, d.MaxExtensions
 	in.MaxExtensionTotal, in.ClearanceTimeout, in.Polling = d.MaxExtensionTotal, d.ClearanceTimeout, d.Polling
 	if err := workflows.ValidateOrderRef(in.MerchantID, in.MerchantOrderNo); err != nil {
 		writeProblem(w, badField("merchantOrderNo", "%v", err))

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -95,7 +96,16 @@ type createOrderRequest struct {
 	Items           []itemJSON       `json:"items"`
 	Freight         *amountJSON      `json:"freight,omitempty"`
 	Insurance       *amountJSON      `json:"insurance,omitempty"`
+	// PaymentExpirySeconds is how long the buyer has to pay; 0 means the API's default.
+	PaymentExpirySeconds int `json:"paymentExpirySeconds,omitempty"`
 }
+
+// Bounds of a per-order payment expiry: providers close trades after at
+// least a minute, and an unpaid order should not hold a buyer's quota for days.
+const (
+	minPaymentExpiry = time.Minute
+	maxPaymentExpiry = 24 * time.Hour
+)
 
 // maskedBuyer is the buyer as the API shows it back: never in clear.
 type maskedBuyer struct {
@@ -289,6 +299,15 @@ func validateCreate(req createOrderRequest) (*orderDraft, *Problem) {
 		in.Instalments = &providers.Instalments{Count: req.Instalments.Count, FeeBearer: fb}
 	}
 
+	if req.PaymentExpirySeconds != 0 {
+		d := time.Duration(req.PaymentExpirySeconds) * time.Second
+		if d < minPaymentExpiry || d > maxPaymentExpiry {
+			return nil, badField("paymentExpirySeconds", "must be between %d and %d seconds; got %d",
+				int(minPaymentExpiry.Seconds()), int(maxPaymentExpiry.Seconds()), req.PaymentExpirySeconds)
+		}
+		in.PaymentExpiry = d
+	}
+
 	in.Buyer = providers.Identity{Name: strings.TrimSpace(req.Buyer.Name), IDNumber: cbec.NormalizeIDNumber(req.Buyer.IDNumber)}
 	if p := checkIdentity("buyer", in.Buyer); p != nil {
 		return nil, p
@@ -396,15 +415,20 @@ func canonicalFields(in workflows.OrderInput) map[string]string {
 		items[i] = string(b)
 	}
 	sort.Strings(items) // line order does not change the order
+	expiry := "default"
+	if in.PaymentExpiry > 0 {
+		expiry = in.PaymentExpiry.String()
+	}
 	return map[string]string{
-		"provider":    string(in.Provider),
-		"scene":       string(in.Scene),
-		"instalments": inst,
-		"buyer":       in.Buyer.Name + "\x00" + in.Buyer.IDNumber + "\x00" + in.BuyerPhone,
-		"payer":       in.Payer.Name + "\x00" + in.Payer.IDNumber,
-		"items":       strings.Join(items, "\n"),
-		"freight":     in.Freight.Number(),
-		"insurance":   in.Insurance.Number(),
+		"paymentExpirySeconds": expiry,
+		"provider":             string(in.Provider),
+		"scene":                string(in.Scene),
+		"instalments":          inst,
+		"buyer":                in.Buyer.Name + "\x00" + in.Buyer.IDNumber + "\x00" + in.BuyerPhone,
+		"payer":                in.Payer.Name + "\x00" + in.Payer.IDNumber,
+		"items":                strings.Join(items, "\n"),
+		"freight":              in.Freight.Number(),
+		"insurance":            in.Insurance.Number(),
 	}
 }
 
