@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xhspay/xhspay/cbec"
@@ -107,7 +109,15 @@ func (o *order) listen(ctx workflow.Context) {
 func (o *order) forward(ctx workflow.Context, rec *refundRecord, signal string, payload any) {
 	f := workflow.SignalExternalWorkflow(ctx, rec.workflowID, "", signal, payload)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		if err := f.Get(ctx, nil); err != nil {
+		err := f.Get(ctx, nil)
+		var ended *temporal.UnknownExternalWorkflowExecutionError
+		switch {
+		case err == nil:
+		case errors.As(err, &ended):
+			// The refund ended between our check and the signal: a late or
+			// duplicated notification it no longer needs.
+			workflow.GetLogger(ctx).Info("refund already ended; notification not forwarded", "OrderID", o.id, "RefundNo", rec.req.RefundNo)
+		default:
 			// The refund polls as well; a lost forward only delays it.
 			workflow.GetLogger(ctx).Warn("forward to refund failed", "OrderID", o.id, "RefundNo", rec.req.RefundNo, "Error", err)
 		}
