@@ -35,7 +35,7 @@ import (
 //     remits and gives the fee back).
 //
 // One posting per line (kind settled, carrying the order id, key
-// "<order>:settled" or "<order>:clawback:<batch>"):
+// "<order>:settled" or "<order>:settled:clawback:<round>"):
 //
 //	CNY   Dr merchant_payable:<merchant>  X          (the order's payable is settled)
 //	      Cr buyer_receivable:<provider>  X          (out of what the provider holds)
@@ -51,9 +51,16 @@ import (
 // settlement_in_transit. What stays on settlement_in_transit is the
 // platform's result of the batch (FX gains less losses and fees).
 //
+// A clawback's round numbers the order's clawbacks (1 for its first): every
+// refund made after a clawback batch is taken back by a later round, and two
+// batches listing the same round collide on its key and its membership.
+// (Its key is not "<order>:clawback:<n>": that is the refund's own clawback
+// posting, keyed by the merchant's refund number.)
+//
 // Batch membership (ledger.MarkSettled) is recorded after the postings: an
-// order is in one settled batch at most, and each line's posting key is
-// unique, so a batch crashing anywhere and run again settles nothing twice.
+// order is in one settled batch at most and each clawback round in one batch,
+// and each line's posting key is unique, so a batch crashing anywhere and run
+// again settles nothing twice.
 
 // Settlement document kind and batch statuses.
 const (
@@ -173,6 +180,9 @@ type SettlementLine struct {
 	MerchantOrderNo string `json:"merchantOrderNo"`
 	// Kind is LineSettled or LineClawback.
 	Kind string `json:"kind"`
+	// Round numbers a clawback among the order's clawbacks (1 for its first);
+	// 0 for a settled line (and for clawbacks of batches prepared before rounds).
+	Round int `json:"round,omitempty"`
 	// Provider took the payment.
 	Provider providers.Name `json:"provider"`
 	// TransactionID is the provider's transaction id.
@@ -494,7 +504,7 @@ func settlementLine(u ledger.Unsettled, rec ledger.OrderRecord, settle money.Quo
 		return SettlementLine{}, err
 	}
 	return SettlementLine{
-		OrderID: rec.OrderID, MerchantOrderNo: rec.MerchantOrderNo, Kind: u.Kind,
+		OrderID: rec.OrderID, MerchantOrderNo: rec.MerchantOrderNo, Kind: u.Kind, Round: u.Round,
 		Provider: providers.Name(rec.Provider), TransactionID: rec.TransactionID, PayerRef: rec.PayerRef,
 		Category: rec.Category, CapturedAt: rec.CapturedAt, AmountCNY: u.Amount,
 		LockedRate: locked.Rate, SettlementRate: settle.Rate,
@@ -618,7 +628,7 @@ func linePosting(b SettlementBatch, l SettlementLine) ledger.Posting {
 	key := l.OrderID + ":" + ledger.KindSettled
 	memo := fmt.Sprintf("batch %s: settled at %s (locked %s)", b.BatchID, l.SettlementRate, l.LockedRate)
 	if l.Kind == LineClawback {
-		key = l.OrderID + ":" + ledger.KindClawback + ":" + b.BatchID
+		key = clawbackKey(b, l)
 		memo = fmt.Sprintf("batch %s: refund after settlement taken back at %s (locked %s)", b.BatchID, l.SettlementRate, l.LockedRate)
 	}
 	remitted, _ := l.AtSettlementRate.Sub(l.Fee)
@@ -639,9 +649,28 @@ func linePosting(b SettlementBatch, l SettlementLine) ledger.Posting {
 	return p
 }
 
+// clawbackKey is the posting key of a clawback line: per order and round, so
+// that two batches taking back the same round conflict. A line without a
+// round (frozen before rounds existed) keeps its batch-scoped key.
+func clawbackKey(b SettlementBatch, l SettlementLine) string {
+	if l.Round == 0 {
+		return l.OrderID + ":" + ledger.KindClawback + ":" + b.BatchID
+	}
+	return fmt.Sprintf("%s:%s:%s:%d", l.OrderID, ledger.KindSettled, ledger.KindClawback, l.Round)
+}
+
+// memberKind is the ledger batch kind a line is marked with.
+func memberKind(l SettlementLine) string {
+	if l.Kind == LineClawback {
+		return ledger.ClawbackKind(l.Round)
+	}
+	return l.Kind
+}
+
 // MarkSettlement records the batch's membership: its settled orders in the
-// settled batch kind, its clawbacks in the clawback kind. Orders already in
-// this batch are a no-op; an order in another batch fails for good.
+// settled batch kind, each clawback in its round's kind
+// (ledger.ClawbackKind). Orders already in this batch are a no-op; an order
+// in another batch fails for good.
 func (s *Settlement) MarkSettlement(ctx context.Context, batchID string) error {
 	b, err := s.batch(ctx, batchID)
 	if err != nil {
@@ -655,12 +684,13 @@ func (s *Settlement) MarkSettlement(ctx context.Context, batchID string) error {
 	}
 	byKind := map[string][]string{}
 	for _, l := range b.Lines {
-		byKind[l.Kind] = append(byKind[l.Kind], l.OrderID)
-	}
-	for _, kind := range []string{LineSettled, LineClawback} {
-		if len(byKind[kind]) == 0 {
-			continue
+		if l.Kind != LineSettled && l.Kind != LineClawback {
+			return invalidInput("batch %s: order %s: unknown line kind %q", batchID, l.OrderID, l.Kind)
 		}
+		k := memberKind(l)
+		byKind[k] = append(byKind[k], l.OrderID)
+	}
+	for _, kind := range slices.Sorted(maps.Keys(byKind)) {
 		if err := s.Ledger.MarkSettled(ctx, batchID, kind, byKind[kind]); err != nil {
 			return ledgerError(err)
 		}

@@ -327,6 +327,70 @@ func TestSettlementClawsBackARefundAfterSettlement(t *testing.T) {
 	assert.Equal(t, "0.00 CNY", f.balance(ledger.MerchantPayable("acme"), money.CNY))
 	assert.Equal(t, "0.00 USD", f.balance(ledger.MerchantPayable("acme"), money.USD))
 	f.checkInvariants()
+
+	// A second refund after the clawback batch is clawed back too, in a later
+	// batch, as the order's second round.
+	refund2 := RefundPostingInput{LedgerOrder: o1, RefundNo: "R2", Amount: cny("21.82"), TaxReversed: cny("1.82"), At: day3.Add(5 * time.Hour)}
+	require.NoError(t, f.post.PostClawback(ctx, refund2))
+	require.NoError(t, f.post.PostRefunded(ctx, refund2))
+	f.order("o-3", "acme", providers.Alipay, money.USD, "0.1400", "100.00", "0.00")
+	day4 := day3.AddDate(0, 0, 1)
+	b4 := f.run("acme", day4)
+	require.Len(t, b4.Lines, 2)
+	claw2 := lineOf(b4, "o-1")
+	assert.Equal(t, LineClawback, claw2.Kind)
+	assert.Equal(t, 2, claw2.Round)
+	assert.Equal(t, 1, lineOf(b3, "o-1").Round)
+	assert.Equal(t, "-20.00 CNY", claw2.AmountCNY.String())
+	assert.Equal(t, "-2.76 USD", claw2.AtLockedRate.String())
+	assert.Equal(t, SettlementPaid, b4.Status)
+
+	ps, err := f.l.Postings(ctx, ledger.PostingFilter{OrderID: "o-1", Kind: ledger.KindSettled})
+	require.NoError(t, err)
+	var keys []string
+	for _, p := range ps {
+		keys = append(keys, p.Key)
+	}
+	assert.ElementsMatch(t, []string{"o-1:settled", "o-1:settled:clawback:1", "o-1:settled:clawback:2"}, keys)
+	batch, in, err = f.l.BatchOf(ctx, "o-1", ledger.ClawbackKind(2))
+	require.NoError(t, err)
+	assert.True(t, in)
+	assert.Equal(t, b4.BatchID, batch)
+	batch, _, err = f.l.BatchOf(ctx, "o-1", ledger.KindClawback)
+	require.NoError(t, err)
+	assert.Equal(t, b3.BatchID, batch, "the first round stays in its batch")
+	assert.Equal(t, "0.00 CNY", f.balance(ledger.MerchantPayable("acme"), money.CNY))
+	assert.Equal(t, "0.00 USD", f.balance(ledger.MerchantPayable("acme"), money.USD))
+	f.checkInvariants()
+
+	// Nothing is left to claw back: the next batch is empty.
+	assert.Equal(t, SettlementEmpty, f.run("acme", day4.AddDate(0, 0, 1)).Status)
+}
+
+func TestSettlementSameClawbackRoundInTwoBatchesConflicts(t *testing.T) {
+	f := newFinance(t)
+	ctx := context.Background()
+	o1 := f.order("o-1", "acme", providers.Alipay, money.USD, "0.1380", "109.10", "9.10")
+	f.run("acme", settleDay)
+	refund := RefundPostingInput{LedgerOrder: o1, RefundNo: "1", Amount: cny("21.82"), TaxReversed: cny("1.82"), At: settleDay.Add(5 * time.Hour)}
+	require.NoError(t, f.post.PostClawback(ctx, refund))
+	require.NoError(t, f.post.PostRefunded(ctx, refund))
+	f.order("o-2", "acme", providers.Alipay, money.USD, "0.1400", "100.00", "0.00")
+
+	// Two overlapping batches (two days prepared before either is posted) both
+	// list the same clawback round: only the first one books it.
+	var ids []string
+	for _, d := range []time.Time{settleDay.AddDate(0, 0, 2), settleDay.AddDate(0, 0, 3)} {
+		b, err := f.settle.PrepareSettlement(ctx, PrepareSettlementInput{MerchantID: "acme", Day: d.Format(time.DateOnly), At: d.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Equal(t, 1, lineOf(f.full(b.BatchID), "o-1").Round)
+		ids = append(ids, b.BatchID)
+	}
+	require.NoError(t, f.settle.PostSettlement(ctx, ids[0]))
+	require.NoError(t, f.settle.MarkSettlement(ctx, ids[0]))
+	err := f.settle.PostSettlement(ctx, ids[1])
+	require.ErrorContains(t, err, "o-1:settled:clawback:1")
+	assert.Equal(t, "0.00 CNY", f.balance(ledger.MerchantPayable("acme"), money.CNY), "nothing clawed back twice")
 }
 
 func TestSettlementCrashAfterPostingSettlesNothingTwice(t *testing.T) {

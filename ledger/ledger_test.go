@@ -56,6 +56,13 @@ func clawback(order, n, amount string, at time.Time) Posting {
 		dr(MerchantPayable("acme"), cny(amount)), cr(EscrowHeld(), cny(amount)))
 }
 
+// settleClawback books the settlement line of an order's round-th clawback:
+// the payable the refund left negative returns to zero.
+func settleClawback(order string, round int, amount string, at time.Time) Posting {
+	return posting(fmt.Sprintf("%s:settled:clawback:%d", order, round), order, KindSettled, at,
+		cr(MerchantPayable("acme"), cny(amount)), dr(SettlementInTransit(), cny(amount)))
+}
+
 func settle(order, amount string, at time.Time) Posting {
 	return posting(order+":settled", order, KindSettled, at,
 		dr(MerchantPayable("acme"), cny(amount)), cr(SettlementInTransit(), cny(amount)))
@@ -605,7 +612,11 @@ func testUnsettledOrders(t *testing.T, b backend) {
 		require.NoError(t, err)
 		out := make([]string, len(us))
 		for i, u := range us {
-			out[i] = fmt.Sprintf("%s %s %s", u.OrderID, u.Kind, u.Amount)
+			kind := u.Kind
+			if kind == KindClawback {
+				kind = ClawbackKind(u.Round)
+			}
+			out[i] = fmt.Sprintf("%s %s %s", u.OrderID, kind, u.Amount)
 		}
 		return out
 	}
@@ -621,11 +632,43 @@ func testUnsettledOrders(t *testing.T, b backend) {
 	post(t, l, clawback("o-1", "1", "30.00", day.Add(3*time.Hour)), refund("o-1", "1", "30.00", day.Add(3*time.Hour)))
 	next := day.Add(24 * time.Hour)
 	assert.Equal(t, []string{"o-1 clawback -30.00 CNY", "o-2 settled 60.00 CNY", "o-4 settled 40.00 CNY"}, unsettled(next))
-	require.NoError(t, l.MarkSettled(ctx, "acme-day-2", KindClawback, []string{"o-1"}))
+	us, err := l.UnsettledOrders(ctx, "acme", next)
+	require.NoError(t, err)
+	require.NotEmpty(t, us)
+	assert.Equal(t, 1, us[0].Round, "the first clawback is round 1")
+	post(t, l, settleClawback("o-1", 1, "30.00", next), settle("o-2", "60.00", next), settle("o-4", "40.00", next))
+	require.NoError(t, l.MarkSettled(ctx, "acme-day-2", ClawbackKind(1), []string{"o-1"}))
 	require.NoError(t, l.MarkSettled(ctx, "acme-day-2", KindSettled, []string{"o-2", "o-4"}))
-	assert.Empty(t, unsettled(next), "a batch marked is no longer listed, whatever its postings")
+	assert.Empty(t, unsettled(next), "a batch posted and marked is no longer listed")
 
-	_, err := l.UnsettledOrders(ctx, "", next)
+	// A second refund after that clawback batch is a second round, in another batch.
+	post(t, l, clawback("o-1", "2", "20.00", next.Add(time.Hour)), refund("o-1", "2", "20.00", next.Add(time.Hour)))
+	third := next.Add(24 * time.Hour)
+	assert.Equal(t, []string{"o-1 clawback_2 -20.00 CNY"}, unsettled(third))
+	post(t, l, settleClawback("o-1", 2, "20.00", third))
+	assert.Empty(t, unsettled(third), "a posted round is not listed again, even before it is marked")
+	require.NoError(t, l.MarkSettled(ctx, "acme-day-3", ClawbackKind(2), []string{"o-1"}))
+	batch, in, err := l.BatchOf(ctx, "o-1", ClawbackKind(2))
+	require.NoError(t, err)
+	assert.True(t, in)
+	assert.Equal(t, "acme-day-3", batch)
+	batch, _, err = l.BatchOf(ctx, "o-1", ClawbackKind(1))
+	require.NoError(t, err)
+	assert.Equal(t, "acme-day-2", batch, "each round keeps its own batch")
+
+	// The same round cannot be settled by two batches: its posting key and its
+	// membership are taken.
+	err = l.MarkSettled(ctx, "acme-day-4", ClawbackKind(2), []string{"o-1"})
+	require.ErrorIs(t, err, ErrAlreadyInBatch)
+	assert.Contains(t, err.Error(), `order "o-1" is in clawback_2 batch "acme-day-3"`)
+	_, _, err = l.Post(ctx, settleClawback("o-1", 2, "25.00", third))
+	require.ErrorIs(t, err, ErrConflictingPosting)
+
+	// A third refund is round 3.
+	post(t, l, clawback("o-1", "3", "5.00", third.Add(time.Hour)))
+	assert.Equal(t, []string{"o-1 clawback_3 -5.00 CNY"}, unsettled(third.Add(24*time.Hour)))
+
+	_, err = l.UnsettledOrders(ctx, "", next)
 	require.ErrorIs(t, err, ErrInvalidPosting)
 	_, err = l.UnsettledOrders(ctx, "acme", time.Time{})
 	require.ErrorIs(t, err, ErrInvalidPosting)

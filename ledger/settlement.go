@@ -15,10 +15,25 @@ import (
 // batch of the same kind.
 var ErrAlreadyInBatch = errors.New("ledger: order already in a settlement batch")
 
+// ClawbackKind is the batch kind of an order's round-th clawback (1 for its
+// first): KindClawback for round 1 (and below), "clawback_<round>" after it.
+// Each refund made after an order was settled is taken back in its own round,
+// so an order can be clawed back any number of times, once per round.
+func ClawbackKind(round int) string {
+	if round <= 1 {
+		return KindClawback
+	}
+	return fmt.Sprintf("%s_%d", KindClawback, round)
+}
+
+// clawbackKindPattern matches, with ESCAPE '\', the kinds ClawbackKind makes
+// after round 1.
+const clawbackKindPattern = KindClawback + `\_%`
+
 // MarkSettled records that orderIDs belong to settlement batch batchID for
-// kind (KindSettled for the first settlement of an order, KindClawback for
-// taking back a refund made after it). An order is in at most one batch per
-// kind: marking it again in the same batch is a no-op; in another batch the
+// kind (KindSettled for the first settlement of an order, ClawbackKind(n) for
+// taking back the n-th refund made after it). An order is in at most one batch
+// per kind: marking it again in the same batch is a no-op; in another batch the
 // whole call fails with ErrAlreadyInBatch naming the order and that batch, and
 // nothing is recorded.
 func (l *Ledger) MarkSettled(ctx context.Context, batchID, kind string, orderIDs []string) error {
@@ -84,6 +99,9 @@ type Unsettled struct {
 	// settled, KindClawback for a settled order whose payable went negative
 	// afterwards (a refund clawed back).
 	Kind string `json:"kind"`
+	// Round numbers a clawback among the order's clawbacks (1 for its first;
+	// its batch kind is ClawbackKind(Round)); 0 for KindSettled.
+	Round int `json:"round,omitempty"`
 	// Amount is the merchant_payable balance as owed to the merchant: positive
 	// to pay, negative to claw back.
 	Amount money.Amount `json:"amount"`
@@ -91,9 +109,11 @@ type Unsettled struct {
 
 // UnsettledOrders lists, per order and currency, the merchant_payable:<merchantID>
 // balance of postings effective at or before upTo, for orders not yet in a
-// settled batch (Kind settled) and for settled orders owing a clawback not yet
-// in a clawback batch (Kind clawback). Settlement postings must carry the order
-// id, so that a settled order's payable returns to zero. Ordered by order and currency.
+// settled batch (Kind settled) and for settled orders whose payable is negative
+// (Kind clawback, Round one more than the order's clawback batches so far).
+// Settlement postings must carry the order id, so that a settled order's
+// payable returns to zero once a clawback is posted and the same refund is not
+// listed again. Ordered by order and currency.
 func (l *Ledger) UnsettledOrders(ctx context.Context, merchantID string, upTo time.Time) ([]Unsettled, error) {
 	if merchantID == "" {
 		return nil, fmt.Errorf("ledger: unsettled orders: %w: merchant_id: required", ErrInvalidPosting)
@@ -118,18 +138,19 @@ func (l *Ledger) UnsettledOrders(ctx context.Context, merchantID string, upTo ti
 		switch {
 		case settled == 0:
 			out = append(out, Unsettled{OrderID: order, Kind: KindSettled, Amount: owed})
-		case clawback == 0 && owed.IsNegative():
-			out = append(out, Unsettled{OrderID: order, Kind: KindClawback, Amount: owed})
+		case owed.IsNegative():
+			out = append(out, Unsettled{OrderID: order, Kind: KindClawback, Round: clawback + 1, Amount: owed})
 		}
 		return nil
 	}, `SELECT p.order_id, e.currency, SUM(e.amount),
 			(SELECT COUNT(*) FROM settlement_members m WHERE m.order_id = p.order_id AND m.kind = $3),
-			(SELECT COUNT(*) FROM settlement_members m WHERE m.order_id = p.order_id AND m.kind = $4)
+			(SELECT COUNT(*) FROM settlement_members m WHERE m.order_id = p.order_id
+				AND (m.kind = $4 OR m.kind LIKE $5 ESCAPE '\'))
 		FROM entries e JOIN postings p ON p.id = e.posting_id
 		WHERE e.account = $1 AND p.effective_at <= $2 AND p.order_id <> ''
 		GROUP BY p.order_id, e.currency
 		HAVING SUM(e.amount) <> 0`,
-		string(MerchantPayable(merchantID)), l.d.timeArg(upTo), KindSettled, KindClawback)
+		string(MerchantPayable(merchantID)), l.d.timeArg(upTo), KindSettled, KindClawback, clawbackKindPattern)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: unsettled orders: %w", err)
 	}
