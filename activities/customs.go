@@ -71,6 +71,14 @@ const (
 	opCancel
 )
 
+// customsProvider labels customs calls in the provider metrics.
+const customsProvider = "customs"
+
+// String names the operation in the provider metrics.
+func (op declareOp) String() string {
+	return [...]string{"declare", "query_declaration", "redeclare", "cancel_declaration"}[op]
+}
+
 func (c *Customs) declaration(ctx context.Context, in DeclareInput, op declareOp) (DeclareResult, error) {
 	d, ok := c.Declarers[in.Provider]
 	if !ok || d == nil {
@@ -84,6 +92,7 @@ func (c *Customs) declaration(ctx context.Context, in DeclareInput, op declareOp
 		out providers.Declaration
 		err error
 	)
+	done := observe(ctx, string(in.Provider), op.String())
 	switch op {
 	case opDeclare:
 		out, err = d.Declare(ctx, req)
@@ -93,11 +102,12 @@ func (c *Customs) declaration(ctx context.Context, in DeclareInput, op declareOp
 		out, err = d.Redeclare(ctx, req)
 	case opCancel:
 		out, err = d.CancelDeclaration(ctx, req)
-		if providers.IsType(err, providers.ErrTypeTradeNotFound) {
-			return DeclareResult{Supported: true, Declaration: providers.Declaration{
-				OutRequestNo: req.OutRequestNo, Status: providers.DeclarationNotFound,
-			}}, nil
-		}
+	}
+	done(&err)
+	if op == opCancel && providers.IsType(err, providers.ErrTypeTradeNotFound) {
+		return DeclareResult{Supported: true, Declaration: providers.Declaration{
+			OutRequestNo: req.OutRequestNo, Status: providers.DeclarationNotFound,
+		}}, nil
 	}
 	if providers.IsType(err, providers.ErrTypeNotSupported) {
 		return DeclareResult{Supported: false}, nil
@@ -144,7 +154,10 @@ func (c *Customs) SubmitManifest(ctx context.Context, m providers.Manifest) erro
 	if m.PlatformCode == "" {
 		m.PlatformCode = c.PlatformCode
 	}
-	return ProviderError(cc.SubmitManifest(ctx, m))
+	done := observe(ctx, customsProvider, "submit_manifest")
+	err = cc.SubmitManifest(ctx, m)
+	done(&err)
+	return ProviderError(err)
 }
 
 // QueryClearance returns customs' verdict on the order.
@@ -153,7 +166,9 @@ func (c *Customs) QueryClearance(ctx context.Context, orderNo string) (providers
 	if err != nil {
 		return providers.Clearance{}, err
 	}
+	done := observe(ctx, customsProvider, "query_clearance")
 	cl, err := cc.QueryClearance(ctx, orderNo)
+	done(&err)
 	return cl, ProviderError(err)
 }
 
@@ -163,7 +178,9 @@ func (c *Customs) CancelManifest(ctx context.Context, orderNo string) error {
 	if err != nil {
 		return err
 	}
+	done := observe(ctx, customsProvider, "cancel_manifest")
 	err = cc.CancelManifest(ctx, orderNo)
+	done(&err)
 	if providers.IsType(err, providers.ErrTypeTradeNotFound) {
 		return nil
 	}
@@ -179,7 +196,9 @@ func (c *Customs) FileReturn(ctx context.Context, req providers.ReturnRequest) (
 	if req.OutReturnNo == "" {
 		return providers.Return{}, invalidInput("return.outReturnNo: required")
 	}
+	done := observe(ctx, customsProvider, "file_return")
 	r, err := cc.FileReturn(ctx, req)
+	done(&err)
 	return r, ProviderError(err)
 }
 
@@ -189,6 +208,8 @@ func (c *Customs) QueryReturn(ctx context.Context, outReturnNo string) (provider
 	if err != nil {
 		return providers.Return{}, err
 	}
+	done := observe(ctx, customsProvider, "query_return")
 	r, err := cc.QueryReturn(ctx, outReturnNo)
+	done(&err)
 	return r, ProviderError(err)
 }

@@ -33,7 +33,9 @@ func (f *FX) QuoteFX(ctx context.Context, in QuoteInput) (money.Quote, error) {
 	if !in.Base.Known() || !in.Counter.Known() {
 		return money.Quote{}, invalidInput("quote: unknown currency pair %s/%s", in.Base, in.Counter)
 	}
+	done := observe(ctx, "fx", "quote")
 	q, err := f.Rates.Quote(ctx, in.Base, in.Counter, in.At)
+	done(&err)
 	if err != nil {
 		return money.Quote{}, ProviderError(err)
 	}

@@ -107,7 +107,9 @@ func (p *Payments) CreatePayment(ctx context.Context, in CreatePaymentInput) (pr
 	if p.NotifyURL != nil {
 		req.NotifyURL = p.NotifyURL(in.Provider, in.OrderID)
 	}
+	done := observe(ctx, string(in.Provider), "create_payment")
 	s, err := pp.CreatePayment(ctx, req)
+	done(&err)
 	return s, ProviderError(err)
 }
 
@@ -117,7 +119,9 @@ func (p *Payments) QueryPayment(ctx context.Context, ref PaymentRef) (providers.
 	if err != nil {
 		return providers.Payment{}, err
 	}
+	done := observe(ctx, string(ref.Provider), "query_payment")
 	pay, err := pp.QueryPayment(ctx, ref.OutTradeNo)
+	done(&err)
 	return pay, ProviderError(err)
 }
 
@@ -129,7 +133,9 @@ func (p *Payments) ClosePayment(ctx context.Context, ref PaymentRef) (CloseResul
 	if err != nil {
 		return CloseResult{}, err
 	}
+	done := observe(ctx, string(ref.Provider), "close_payment")
 	err = pp.ClosePayment(ctx, ref.OutTradeNo)
+	done(&err)
 	switch {
 	case err == nil, providers.IsType(err, providers.ErrTypeTradeClosed), providers.IsType(err, providers.ErrTypeTradeNotFound):
 		return CloseResult{Closed: true}, nil
@@ -160,7 +166,9 @@ func (p *Payments) Refund(ctx context.Context, in RefundInput) (providers.Refund
 	if p.NotifyURL != nil {
 		req.NotifyURL = p.NotifyURL(in.Provider, in.OrderID)
 	}
+	done := observe(ctx, string(in.Provider), "refund")
 	r, err := pp.Refund(ctx, req)
+	done(&err)
 	return r, ProviderError(err)
 }
 
@@ -170,7 +178,9 @@ func (p *Payments) QueryRefund(ctx context.Context, ref RefundRef) (providers.Re
 	if err != nil {
 		return providers.Refund{}, err
 	}
+	done := observe(ctx, string(ref.Provider), "query_refund")
 	r, err := pp.QueryRefund(ctx, ref.OutTradeNo, ref.OutRefundNo)
+	done(&err)
 	return r, ProviderError(err)
 }
 
@@ -200,9 +210,13 @@ func (p *Payments) hold(ctx context.Context, in HoldInput, release bool) (HoldRe
 	}
 	var h providers.Hold
 	if release {
+		done := observe(ctx, string(in.Provider), "release_funds")
 		h, err = eh.ReleaseFunds(ctx, in.Request)
+		done(&err)
 	} else {
+		done := observe(ctx, string(in.Provider), "hold_funds")
 		h, err = eh.HoldFunds(ctx, in.Request)
+		done(&err)
 	}
 	if providers.IsType(err, providers.ErrTypeNotSupported) {
 		return HoldResult{Supported: false}, nil

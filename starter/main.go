@@ -130,10 +130,14 @@ func run(ctx context.Context, logger *slog.Logger, args []string) error {
 	mux.HandleFunc("GET /healthz", healthz(cl))
 	if cdc != nil {
 		codecHandler, err := codec.NewHandler(codec.ServerOptionsFromEnv(os.Getenv, cdc, tc.Namespace))
-		if err != nil {
+		switch {
+		case errors.Is(err, codec.ErrNoAuth):
+			logger.Warn("codec server not served: set XHSPAY_CODEC_DECODE_TOKENS (and XHSPAY_CODEC_ORIGINS) to let the Web UI decode payloads")
+		case err != nil:
 			return err
+		default:
+			mux.Handle("/codec/", http.StripPrefix("/codec", codecHandler))
 		}
-		mux.Handle("/codec/", http.StripPrefix("/codec", codecHandler))
 	}
 
 	srv := &http.Server{

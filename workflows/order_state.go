@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xhspay/xhspay/cbec"
+	"github.com/xhspay/xhspay/internal/metrics"
 	"github.com/xhspay/xhspay/internal/searchattr"
 	"github.com/xhspay/xhspay/money"
 	"github.com/xhspay/xhspay/providers"
@@ -132,6 +133,8 @@ func (o *order) transition(ctx workflow.Context, s OrderState, step, detail stri
 	o.state = s
 	o.event(ctx, step, detail)
 	o.upsert(ctx)
+	// The workflow's metrics handler records nothing during replay.
+	metrics.OrderTransition(workflow.GetMetricsHandler(ctx), string(s), string(o.in.Provider))
 	workflow.GetLogger(ctx).Info("order state", "OrderID", o.id, "State", string(s), "Step", step)
 }
 

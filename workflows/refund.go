@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xhspay/xhspay/activities"
+	"github.com/xhspay/xhspay/internal/metrics"
 	"github.com/xhspay/xhspay/internal/searchattr"
 	"github.com/xhspay/xhspay/money"
 	"github.com/xhspay/xhspay/providers"
@@ -298,7 +299,20 @@ func (r *refund) finish(ctx workflow.Context, s RefundState, errMsg string) Refu
 		detail += ": " + errMsg
 	}
 	r.transition(ctx, s, detail)
+	metrics.Refund(workflow.GetMetricsHandler(ctx), string(r.in.Provider), refundOutcome(s))
 	return r.res
+}
+
+// refundOutcome is the result label of a finished refund in the refunds metric.
+func refundOutcome(s RefundState) string {
+	switch s {
+	case RefundSucceeded:
+		return metrics.RefundSucceeded
+	case RefundReturnRejected, RefundReturnExpired:
+		return metrics.RefundRejected
+	default:
+		return metrics.RefundFailed
+	}
 }
 
 func (r *refund) warn(ctx workflow.Context, what string, err error) {

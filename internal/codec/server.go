@@ -21,6 +21,10 @@ import (
 	"go.temporal.io/sdk/converter"
 )
 
+// ErrNoAuth is returned by NewHandler when no way to authenticate callers is
+// configured: a codec server open to anyone would decrypt buyer identity for anyone.
+var ErrNoAuth = errors.New("codec server: no authentication configured: set DecodeTokens, EncodeTokens, VerifyToken or LoopbackAnonymous")
+
 // Access is what a codec server caller may do.
 type Access int
 
@@ -114,7 +118,7 @@ func NewHandler(opts ServerOptions) (http.Handler, error) {
 		return nil, fmt.Errorf("codec server: LoopbackAnonymous %v is not an access level", opts.LoopbackAnonymous)
 	}
 	if len(opts.DecodeTokens) == 0 && len(opts.EncodeTokens) == 0 && opts.VerifyToken == nil && opts.LoopbackAnonymous == AccessNone {
-		return nil, errors.New("codec server: no authentication configured: set DecodeTokens, EncodeTokens, VerifyToken or LoopbackAnonymous")
+		return nil, ErrNoAuth
 	}
 	if opts.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("codec server: MaxBodyBytes %d must not be negative", opts.MaxBodyBytes)

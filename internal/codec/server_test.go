@@ -304,7 +304,11 @@ func TestNewHandlerRejectsBadOptions(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := codec.NewHandler(valid())
+	noAuth := valid()
+	noAuth.DecodeTokens = nil
+	_, err := codec.NewHandler(noAuth)
+	require.ErrorIs(t, err, codec.ErrNoAuth, "callers tell a missing configuration from a broken one")
+	_, err = codec.NewHandler(valid())
 	require.NoError(t, err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,30 @@ func payAndClear(t *testing.T, ctx context.Context, s *devstack.Stack, req clien
 
 func TestEndToEnd(t *testing.T) {
 	s := startStack(t)
+	// Once every scenario has run (the subtests below run in parallel and end
+	// before cleanups), the project's order, provider and refund metrics must
+	// be on /metrics: the worker and the API share the stack's registry.
+	t.Cleanup(func() {
+		status, body := get(t, s.APIURL+"/metrics")
+		require.Equal(t, http.StatusOK, status)
+		for _, want := range [][]string{
+			{"xhspay_order_transitions_total{", `provider="alipay"`, `state="Completed"`},
+			{"xhspay_order_transitions_total{", `provider="wechatpay"`, `state="CustomsRejected"`},
+			{"xhspay_provider_call_duration_seconds_count{", `provider="card"`, `op="create_payment"`},
+			{"xhspay_provider_errors_total{", `provider="card"`, `code="ProviderUnavailable"`},
+			{"xhspay_refunds_total{", `result="succeeded"`},
+			{"temporal_workflow_task_execution_latency_seconds_count{", `workflow_type="OrderWorkflow"`},
+		} {
+			assert.True(t, slices.ContainsFunc(strings.Split(body, "\n"), func(line string) bool {
+				for _, part := range want {
+					if !strings.Contains(line, part) {
+						return false
+					}
+				}
+				return true
+			}), "/metrics has no series with %q", want)
+		}
+	})
 	runID := devstack.NewRunID()
 	orderNo := func(name string) string { return devstack.OrderNo(runID, name) }
 	// plain reads histories as any client without the keyring would.
