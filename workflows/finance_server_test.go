@@ -79,6 +79,17 @@ func TestFinanceOnServer(t *testing.T) {
 	assert.Equal(t, 1, rep.Providers[0].Matched)
 	s.saveHistory(t, rid, "reconciliation")
 
+	// The schedule's action for the same day finds the merchant's settlement done.
+	runID := "settlement-run-" + day
+	srun, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: runID, TaskQueue: s.tq}, SettlementRunWorkflow,
+		SettlementRunInput{Day: day})
+	require.NoError(t, err)
+	var sres SettlementRunResult
+	require.NoError(t, srun.Get(ctx, &sres))
+	assert.Equal(t, []string{sid}, sres.AlreadyRun, "a settlement already run is not started again")
+	assert.Empty(t, sres.Started)
+	s.saveHistory(t, runID, "settlement_run")
+
 	r, err := l.CheckInvariants(context.Background())
 	require.NoError(t, err)
 	require.True(t, r.OK(), "%v", r.Violations)

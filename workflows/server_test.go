@@ -338,7 +338,7 @@ func TestReplayHistories(t *testing.T) {
 		"return_refund", "return_refund_refund", "late_payment"} {
 		assert.Contains(t, names, want, "recorded history missing: run go test ./workflows -run TestOnServer -record")
 	}
-	for _, want := range []string{"ledger_happy_path", "settlement", "reconciliation"} {
+	for _, want := range []string{"ledger_happy_path", "settlement", "settlement_run", "reconciliation"} {
 		assert.Contains(t, names, want, "recorded history missing: run go test ./workflows -run TestFinanceOnServer -record")
 	}
 	for _, f := range files {
@@ -379,6 +379,10 @@ func loadHistory(t *testing.T, file string) (*historypb.History, workflow.Execut
 		var in SettlementInput
 		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
 		exec.ID = activities.SettlementWorkflowID(in.MerchantID, in.Day)
+	case SettlementRunWorkflowType:
+		var in SettlementRunInput
+		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
+		exec.ID = "settlement-run-" + in.Day
 	case ReconciliationWorkflowType:
 		var in ReconciliationInput
 		require.NoError(t, dc.FromPayloads(started.GetInput(), &in))
